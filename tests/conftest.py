@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pkgutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,9 @@ pytest_plugins = sorted(
 
 
 @pytest.fixture(scope="session")
-def testbed_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def testbed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One scratch folder per test run for every testbed server's files."""
-    yield tmp_path_factory.mktemp("testbed")
+    return tmp_path_factory.mktemp("testbed")
 
 
 @pytest.fixture(scope="session")
