@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the observatory database (shipped in the wheel)."""

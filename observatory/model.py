@@ -1,0 +1,191 @@
+"""The scan result: the scanners' facts composed with the judgments made of them.
+
+Two trees share one shape. ``ScanFacts`` holds only what was observed; ``ScanResult`` extends each
+level (scan, service, endpoint) with what was judged: grades, certificate and DANE analysis, findings,
+and the ``rules_version`` that produced them. Facts are stored unjudged, so a stored scan can be
+re-graded under newer rules (``ScanResult.to_facts()`` gives them back).
+
+This model is the single source of the JSON report, the API schema and what is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from observatory import __version__
+from scanners.base import FactModel, ProbeError, ServiceKind, Transport
+from scanners.dns.facts import EndpointDnssec, SrvLookup, TlsaLookup
+from scanners.stream.facts import StreamFacts
+from scanners.tls.facts import TlsFacts
+
+#: Version of the document format. Bump the minor for additions (old readers ignore nothing: they
+#: refuse newer minors), the major for changes that need an upgrade step in ``observatory.document``.
+FORMAT_VERSION = "1.0"
+
+Model = FactModel  # judgments follow the same rules as facts: frozen, no unknown keys
+
+
+# --- Facts -------------------------------------------------------------------------------------
+
+
+class ScanRequest(Model):
+    """What was asked for, so a stored scan says how it was made."""
+
+    domain: str
+    kinds: list[ServiceKind]
+    resolver: str | None = None
+    trust_anchor: str | None = None
+    ca_file: str | None = None
+
+
+def endpoint_id(kind: ServiceKind, transport: Transport, target: str, port: int, address: str) -> str:
+    """A stable, readable id: the same endpoint gets the same id in every scan (used by diffs)."""
+    host = f"[{address}]" if ":" in address else address
+    return f"{kind.value}/{transport.value}/{target}/{host}:{port}"
+
+
+class EndpointFacts(Model):
+    """One place to connect to: domain × kind × SRV target × port × address × transport."""
+
+    id: str
+    kind: ServiceKind
+    target: str
+    port: int
+    address: str
+    transport: Transport
+    priority: int | None = None
+    weight: int | None = None
+    stream: StreamFacts | None = None
+    tls: TlsFacts | None = None
+    dnssec: EndpointDnssec | None = None
+    tlsa: TlsaLookup | None = None
+    errors: list[ProbeError] = []
+
+
+class ServiceFacts(Model):
+    kind: ServiceKind
+    #: The SRV lookups made for this service (``_xmpp-…`` and ``_xmpps-…``).
+    srv: list[SrvLookup] = []
+    #: True when no SRV record existed and the A/AAAA fallback on the default port was used.
+    fallback: bool = False
+    endpoints: list[EndpointFacts] = []
+
+
+class ServicesFacts(Model):
+    c2s: ServiceFacts | None = None
+    s2s: ServiceFacts | None = None
+
+
+class ScanFacts(Model):
+    format_version: str = FORMAT_VERSION
+    scanner_version: str = __version__
+    domain: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    request: ScanRequest
+    services: ServicesFacts = ServicesFacts()
+    #: Failures not tied to one endpoint (e.g. discovery could not run).
+    errors: list[ProbeError] = []
+
+
+# --- Judgments ---------------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+GradeLetter = Literal["A+", "A", "A-", "B", "C", "D", "E", "F", "T"]
+
+
+class GradeCap(Model):
+    """A limit the rules put on a grade, and why."""
+
+    grade: GradeLetter
+    reason: str
+    finding: str | None = None
+
+
+class Grade(Model):
+    letter: GradeLetter
+    score: int | None = None
+    caps: list[GradeCap] = []
+    #: For ``T`` (untrusted): the grade the endpoint would have if its certificate were trusted.
+    if_trusted: GradeLetter | None = None
+
+
+class CertificateAnalysis(Model):
+    trusted: bool | None = None
+    identity_matches: bool | None = None
+    #: The identity that matched, e.g. ``SRV-ID:_xmpp-client.example.org``.
+    matched_identity: str | None = None
+
+
+class DaneStatus(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+    ABSENT = "absent"
+    NOT_APPLICABLE = "not-applicable"
+
+
+class DaneResult(Model):
+    status: DaneStatus
+    reason: str | None = None
+
+
+class Finding(Model):
+    id: str
+    severity: Severity
+    service: ServiceKind | None = None
+    endpoints: list[str] = []
+
+
+class Endpoint(EndpointFacts):
+    grade: Grade | None = None
+    certificate: CertificateAnalysis | None = None
+    dane: DaneResult | None = None
+
+    def to_facts(self) -> EndpointFacts:
+        return EndpointFacts.model_validate(self.model_dump(include=set(EndpointFacts.model_fields)))
+
+
+class Service(ServiceFacts):
+    endpoints: list[Endpoint] = []  # type: ignore[assignment]
+    grade: Grade | None = None
+
+    def to_facts(self) -> ServiceFacts:
+        return ServiceFacts(
+            kind=self.kind,
+            srv=self.srv,
+            fallback=self.fallback,
+            endpoints=[endpoint.to_facts() for endpoint in self.endpoints],
+        )
+
+
+class Services(ServicesFacts):
+    c2s: Service | None = None
+    s2s: Service | None = None
+
+    def to_facts(self) -> ServicesFacts:
+        return ServicesFacts(
+            c2s=self.c2s.to_facts() if self.c2s else None,
+            s2s=self.s2s.to_facts() if self.s2s else None,
+        )
+
+
+class ScanResult(ScanFacts):
+    rules_version: str
+    services: Services = Services()
+    findings: list[Finding] = Field(default_factory=list)
+
+    def to_facts(self) -> ScanFacts:
+        fields = set(ScanFacts.model_fields) - {"services"}
+        return ScanFacts.model_validate({**self.model_dump(include=fields), "services": self.services.to_facts()})

@@ -1,0 +1,1 @@
+"""DNS discovery (SRV, A/AAAA, TLSA) and in-process DNSSEC validation."""

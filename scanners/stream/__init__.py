@@ -1,0 +1,1 @@
+"""XMPP stream negotiation: headers, features, STARTTLS, Direct TLS, SASL before and after TLS."""
