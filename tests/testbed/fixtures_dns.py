@@ -1,0 +1,85 @@
+"""Fixtures for the testbed's DNS: named + unbound with a signed ``test.`` tree (a pytest plugin).
+
+``dns_testbed`` is the shared, session-wide layout of :func:`default_zones`; ``dns_factory`` builds
+private named + unbound pairs from any zones, for tests that need a layout of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from tests.testbed.dns import DnsTestbed, PortInUse, ZoneSpec, default_zones
+from tests.testbed.layout import Layout
+from tests.testbed.pki import TestPKI
+from tests.testbed.ports import PortAllocator
+
+log = logging.getLogger(__name__)
+_PORT_ATTEMPTS = 3
+
+
+class DnsFactory(Protocol):
+    """Builds and starts a private DNS testbed on fresh ports; ``parent`` defaults to a plain ``test.``."""
+
+    def __call__(self, zones: Sequence[ZoneSpec], parent: ZoneSpec | None = None) -> DnsTestbed: ...
+
+
+@pytest.fixture(scope="session")
+def dns_tlsa_spki_sha256(pki: TestPKI) -> str:
+    """The SPKI SHA-256 the matching TLSA records pin: that of the ``good`` leaf the strong server serves."""
+    return pki.leaf("good").spki_sha256
+
+
+@pytest.fixture(scope="session")
+def dns_zones(layout: Layout, dns_tlsa_spki_sha256: str) -> list[ZoneSpec]:
+    """The default zones (``example.test``, ``bogus.test``, ``unsigned.test``, ``scanner.test``)."""
+    return default_zones(layout, dns_tlsa_spki_sha256)
+
+
+@pytest.fixture(scope="session")
+def dns_testbed(testbed_root: Path, layout: Layout, dns_zones: list[ZoneSpec]) -> Iterator[DnsTestbed]:
+    """named on ``layout.dns_authoritative`` and unbound on ``layout.dns_resolver``, serving ``dns_zones``."""
+    testbed = DnsTestbed(
+        testbed_root / "dns",
+        dns_zones,
+        authoritative_port=layout.dns_authoritative,
+        resolver_port=layout.dns_resolver,
+    )
+    with testbed:
+        yield testbed
+    log.info("DNS testbed timings (s): %s", {k: round(v, 3) for k, v in testbed.timings.items()})
+
+
+@pytest.fixture
+def dns_factory(tmp_path: Path, ports: PortAllocator) -> Iterator[DnsFactory]:
+    """A builder of extra named + unbound pairs on fresh ports; all are stopped when the test ends."""
+    built: list[DnsTestbed] = []
+
+    def build(zones: Sequence[ZoneSpec], parent: ZoneSpec | None = None) -> DnsTestbed:
+        # Parallel test runs share the port range, so a port found free may be taken before named
+        # binds it; fresh ports usually fix that.
+        for attempt in range(_PORT_ATTEMPTS):
+            testbed = DnsTestbed(
+                tmp_path / f"dns{len(built)}",
+                zones,
+                authoritative_port=ports.take(),
+                resolver_port=ports.take(),
+                parent=parent,
+            )
+            built.append(testbed)
+            try:
+                testbed.start()
+            except PortInUse:
+                if attempt + 1 == _PORT_ATTEMPTS:
+                    raise
+                continue
+            return testbed
+        raise AssertionError("unreachable")
+
+    yield build
+    for testbed in built:
+        testbed.stop()
