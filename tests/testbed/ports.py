@@ -13,6 +13,10 @@ import threading
 
 DEFAULT_BASE = 41000
 PORT_BASE_ENV = "OBSERVATORY_TEST_PORT_BASE"
+#: Without an explicit base, each test run starts in its own slice above DEFAULT_BASE (chosen by
+#: process id), so two runs started at once do not race for the same ports between probe and bind.
+_SLICES = 32
+_SLICE_SIZE = 512
 _HIGHEST = 65000
 
 
@@ -41,7 +45,8 @@ class PortAllocator:
 
     def __init__(self, base: int | None = None) -> None:
         if base is None:
-            base = int(os.environ.get(PORT_BASE_ENV, DEFAULT_BASE))
+            configured = os.environ.get(PORT_BASE_ENV)
+            base = int(configured) if configured else DEFAULT_BASE + (os.getpid() % _SLICES) * _SLICE_SIZE
         if not 1024 <= base < _HIGHEST:
             raise ValueError(f"{PORT_BASE_ENV} must be between 1024 and {_HIGHEST}, not {base}")
         self._next = base
