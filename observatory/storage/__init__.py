@@ -1,14 +1,77 @@
-"""Storage of scans: SQLAlchemy metadata here, the tables and repository functions beside it."""
+"""Storage of scans in SQLite (the per-user default) or PostgreSQL (a site), through SQLAlchemy 2 and
+Alembic.
 
-from sqlalchemy import MetaData
+* ``schema``: the tables and ``metadata`` (what the migrations build).
+* ``database`` / ``migrate``: opening a database by URL, its schema version, upgrades and downgrades.
+* ``repository``: keyword-only functions that save and read scans.
+* ``diff``: what changed between two results; ``rescore``: re-grading stored facts.
 
-#: Named constraints so Alembic migrations are deterministic on SQLite and PostgreSQL alike.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
+Every failure the user can meet is a ``StorageError`` whose message says what to do.
+"""
+
+from observatory.storage.database import DATABASE_URL_ENV, Database, connect, default_database_path
+from observatory.storage.diff import ScanDiff, describe, diff_results
+from observatory.storage.errors import (
+    CorruptScan,
+    DatabaseUnavailable,
+    ScanStateError,
+    SchemaNotCurrent,
+    SchemaTooNew,
+    SkippedScan,
+    StorageError,
 )
+from observatory.storage.migrate import downgrade, open_database, schema_state, upgrade
+from observatory.storage.records import LatestScan, ScanList, ScanStatus, ScanSummary, StoredScan
+from observatory.storage.repository import (
+    create_scan,
+    fail_scan,
+    finish_scan,
+    get_scan,
+    history,
+    latest_for_domain,
+    recent_scans,
+    save_result,
+    start_scan,
+)
+from observatory.storage.rescore import Judge, Rescored, RescoreReport, rescore
+from observatory.storage.schema import metadata
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "CorruptScan",
+    "Database",
+    "DatabaseUnavailable",
+    "Judge",
+    "LatestScan",
+    "RescoreReport",
+    "Rescored",
+    "ScanDiff",
+    "ScanList",
+    "ScanStateError",
+    "ScanStatus",
+    "ScanSummary",
+    "SchemaNotCurrent",
+    "SchemaTooNew",
+    "SkippedScan",
+    "StorageError",
+    "StoredScan",
+    "connect",
+    "create_scan",
+    "default_database_path",
+    "describe",
+    "diff_results",
+    "downgrade",
+    "fail_scan",
+    "finish_scan",
+    "get_scan",
+    "history",
+    "latest_for_domain",
+    "metadata",
+    "open_database",
+    "recent_scans",
+    "rescore",
+    "save_result",
+    "schema_state",
+    "start_scan",
+    "upgrade",
+]

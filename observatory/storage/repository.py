@@ -1,0 +1,253 @@
+"""Keyword-only functions over a Session: the only code that reads and writes scan rows.
+
+Write functions commit their own transaction. On SQLite they begin it as a writer (``BEGIN IMMEDIATE``)
+when the session has none open yet, so concurrent writers queue on the busy timeout instead of failing.
+Read functions never raise for one bad row: they skip it and list it in ``skipped`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.orm import Session, defer
+
+from observatory import __version__
+from observatory.model import ScanRequest, ScanResult
+from observatory.storage.database import WRITE
+from observatory.storage.derive import (
+    certificate_columns,
+    document,
+    endpoint_columns,
+    endpoints_of,
+    finding_columns,
+    judged_columns,
+)
+from observatory.storage.errors import CorruptScan, ScanStateError, SkippedScan
+from observatory.storage.records import (
+    LatestScan,
+    RowError,
+    ScanList,
+    ScanStatus,
+    StoredScan,
+    kinds_text,
+    result_of,
+    stored_scan_of,
+    summary_of,
+)
+from observatory.storage.schema import CertificateRow, EndpointRow, FindingRow, ScanRow
+from scanners.base import ServiceKind
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer, unless the caller already started one."""
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE: True})
+
+
+def _insert_derived(session: Session, *, scan_id: int, result: ScanResult) -> None:
+    for endpoint in endpoints_of(result):
+        endpoint_row = session.execute(
+            insert(EndpointRow).values(scan_id=scan_id, **endpoint_columns(endpoint)).returning(EndpointRow.id)
+        ).scalar_one()
+        certificates = certificate_columns(endpoint)
+        if certificates:
+            session.execute(
+                insert(CertificateRow),
+                [{"scan_id": scan_id, "endpoint_id": endpoint_row, **row} for row in certificates],
+            )
+    findings = finding_columns(result)
+    if findings:
+        session.execute(insert(FindingRow), [{"scan_id": scan_id, **row} for row in findings])
+
+
+def replace_judgment(session: Session, *, scan_id: int, result: ScanResult, judged_at: datetime | None = None) -> bool:
+    """Store a new judgment of a done scan's facts; False if there is no such done scan.
+
+    It does not commit: ``rescore`` writes a batch of these in one transaction.
+    """
+    updated = session.execute(
+        update(ScanRow)
+        .where(ScanRow.id == scan_id, ScanRow.status == ScanStatus.DONE.value)
+        .values(result=document(result), judged_at=judged_at or _now(), **judged_columns(result))
+    ).rowcount
+    if not updated:
+        return False
+    session.execute(delete(CertificateRow).where(CertificateRow.scan_id == scan_id))
+    session.execute(delete(EndpointRow).where(EndpointRow.scan_id == scan_id))
+    session.execute(delete(FindingRow).where(FindingRow.scan_id == scan_id))
+    _insert_derived(session, scan_id=scan_id, result=result)
+    return True
+
+
+def _done_values(result: ScanResult) -> dict[str, object]:
+    return {
+        "status": ScanStatus.DONE.value,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at or _now(),
+        "judged_at": _now(),
+        "scanner_version": result.scanner_version,
+        "format_version": result.format_version,
+        "facts": document(result.to_facts()),
+        "result": document(result),
+        **judged_columns(result),
+    }
+
+
+def save_result(session: Session, *, result: ScanResult) -> int:
+    """Store a finished scan (as ``observatory scan`` makes one) and return its id."""
+    begin_write(session)
+    scan_id = session.execute(
+        insert(ScanRow)
+        .values(
+            domain=result.domain,
+            kinds=kinds_text(result.request.kinds),
+            created_at=result.started_at,
+            request=document(result.request),
+            **_done_values(result),
+        )
+        .returning(ScanRow.id)
+    ).scalar_one()
+    _insert_derived(session, scan_id=scan_id, result=result)
+    session.commit()
+    return scan_id
+
+
+def create_scan(session: Session, *, request: ScanRequest, created_at: datetime | None = None) -> int:
+    """Queue a scan (the web site's and the job runner's first step) and return its id."""
+    begin_write(session)
+    scan_id = session.execute(
+        insert(ScanRow)
+        .values(
+            domain=request.domain,
+            kinds=kinds_text(request.kinds),
+            status=ScanStatus.QUEUED.value,
+            created_at=created_at or _now(),
+            scanner_version=__version__,
+            request=document(request),
+        )
+        .returning(ScanRow.id)
+    ).scalar_one()
+    session.commit()
+    return scan_id
+
+
+def _transition(session: Session, *, scan_id: int, allowed: Iterable[ScanStatus], values: dict[str, object]) -> None:
+    begin_write(session)
+    updated = session.execute(
+        update(ScanRow)
+        .where(ScanRow.id == scan_id, ScanRow.status.in_([status.value for status in allowed]))
+        .values(**values)
+    ).rowcount
+    if not updated:
+        session.rollback()
+        raise ScanStateError(f"scan #{scan_id} does not exist or is not {' or '.join(s.value for s in allowed)}")
+
+
+def start_scan(session: Session, *, scan_id: int, started_at: datetime | None = None) -> None:
+    """queued → running. Only one caller wins: a second start of the same scan raises ScanStateError."""
+    _transition(
+        session,
+        scan_id=scan_id,
+        allowed=[ScanStatus.QUEUED],
+        values={"status": ScanStatus.RUNNING.value, "started_at": started_at or _now()},
+    )
+    session.commit()
+
+
+def finish_scan(session: Session, *, scan_id: int, result: ScanResult) -> None:
+    """queued or running → done, with the scan's result."""
+    _transition(session, scan_id=scan_id, allowed=[ScanStatus.QUEUED, ScanStatus.RUNNING], values=_done_values(result))
+    _insert_derived(session, scan_id=scan_id, result=result)
+    session.commit()
+
+
+def fail_scan(session: Session, *, scan_id: int, error: str, finished_at: datetime | None = None) -> None:
+    """queued or running → failed, saying why."""
+    _transition(
+        session,
+        scan_id=scan_id,
+        allowed=[ScanStatus.QUEUED, ScanStatus.RUNNING],
+        values={"status": ScanStatus.FAILED.value, "error": error, "finished_at": finished_at or _now()},
+    )
+    session.commit()
+
+
+def get_scan(session: Session, *, scan_id: int) -> StoredScan | None:
+    """One scan with its result (None if there is no such scan); raises CorruptScan if it cannot be read."""
+    row = session.get(ScanRow, scan_id)
+    if row is None:
+        return None
+    try:
+        return stored_scan_of(row)
+    except RowError as exc:
+        raise CorruptScan(SkippedScan(scan_id, str(exc))) from None
+
+
+def latest_for_domain(session: Session, *, domain: str, kinds: Iterable[ServiceKind] = ()) -> LatestScan:
+    """The newest done scan of ``domain`` (covering at least ``kinds``) that can be read.
+
+    Newer rows that cannot be read are passed over and listed in ``skipped``.
+    """
+    wanted = set(kinds)
+    candidates = session.execute(
+        select(ScanRow.id, ScanRow.kinds)
+        .where(ScanRow.domain == domain, ScanRow.status == ScanStatus.DONE.value)
+        .order_by(ScanRow.finished_at.desc(), ScanRow.id.desc())
+    ).all()
+    skipped: list[SkippedScan] = []
+    for scan_id, stored_kinds in candidates:
+        if not wanted <= {kind for kind in ServiceKind if kind.value in stored_kinds.split(",")}:
+            continue
+        row = session.get(ScanRow, scan_id)
+        assert row is not None
+        try:
+            return LatestScan(StoredScan(summary_of(row), result_of(row.result)), skipped)
+        except RowError as exc:
+            skipped.append(SkippedScan(scan_id, str(exc)))
+        finally:
+            session.expunge(row)  # its documents can be large; do not keep them in the identity map
+    return LatestScan(None, skipped)
+
+
+def _summaries(session: Session, statement: Select[tuple[ScanRow]]) -> ScanList:
+    scans, skipped = [], []
+    for row in session.scalars(statement):
+        try:
+            scans.append(summary_of(row))
+        except RowError as exc:
+            skipped.append(SkippedScan(row.id, str(exc)))
+    return ScanList(scans, skipped)
+
+
+#: A listing reads no JSON: the documents stay in the database.
+_NO_DOCUMENTS = (defer(ScanRow.request), defer(ScanRow.facts), defer(ScanRow.result))
+
+
+def history(session: Session, *, domain: str, limit: int = 50) -> ScanList:
+    """The scans of ``domain``, newest first, in every state."""
+    return _summaries(
+        session,
+        select(ScanRow)
+        .options(*_NO_DOCUMENTS)
+        .where(ScanRow.domain == domain)
+        .order_by(ScanRow.created_at.desc(), ScanRow.id.desc())
+        .limit(limit),
+    )
+
+
+def recent_scans(session: Session, *, limit: int = 20) -> ScanList:
+    """The most recently finished done scans of every domain, newest first."""
+    return _summaries(
+        session,
+        select(ScanRow)
+        .options(*_NO_DOCUMENTS)
+        .where(ScanRow.status == ScanStatus.DONE.value)
+        .order_by(ScanRow.finished_at.desc(), ScanRow.id.desc())
+        .limit(limit),
+    )
