@@ -1,0 +1,92 @@
+"""Pacing and time bounds: one limiter per target address, and deadlines.
+
+XMPP servers throttle new connections per client address (server limits, fail2ban on stream
+errors), so every probe of a scan opens its connections through one shared ``Limiter``: at most
+``max_in_flight`` connections open at once to one address, and new connections to it started at
+least ``min_gap`` seconds apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+#: Defaults: about 10 new connections per second and 4 at once per address, enough for the TLS
+#: engine's enumeration while staying below common per-address limits (sslyze: 5 at once).
+DEFAULT_MAX_IN_FLIGHT = 4
+DEFAULT_MIN_GAP = 0.1
+
+
+@dataclass(frozen=True)
+class LimiterSettings:
+    #: Connections open at the same time to one address.
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    #: Seconds between the starts of two new connections to one address.
+    min_gap: float = DEFAULT_MIN_GAP
+
+    def __post_init__(self) -> None:
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        if self.min_gap < 0:
+            raise ValueError("min_gap cannot be negative")
+
+
+class _AddressGate:
+    def __init__(self, settings: LimiterSettings) -> None:
+        self.in_flight = asyncio.Semaphore(settings.max_in_flight)
+        self.turn = asyncio.Lock()
+        self.next_start = 0.0
+
+
+class Limiter:
+    """Shared by every probe of one scan (and one event loop); one gate per target address."""
+
+    def __init__(self, settings: LimiterSettings | None = None) -> None:
+        self.settings = settings or LimiterSettings()
+        self._gates: dict[str, _AddressGate] = {}
+
+    @staticmethod
+    def _key(address: str) -> str:
+        try:
+            return str(ipaddress.ip_address(address))
+        except ValueError:
+            return address.lower()
+
+    @asynccontextmanager
+    async def slot(self, address: str) -> AsyncIterator[float]:
+        """Hold one connection slot to ``address``; yields the seconds spent waiting for it."""
+        gate = self._gates.setdefault(self._key(address), _AddressGate(self.settings))
+        started = time.monotonic()
+        async with gate.in_flight:
+            async with gate.turn:
+                wait = gate.next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                gate.next_start = time.monotonic() + self.settings.min_gap
+            yield time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in time (``time.monotonic()``) by which a probe must be done."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() == 0.0
+
+    def timeout(self) -> asyncio.Timeout:
+        """``async with deadline.timeout():`` raises ``TimeoutError`` when the deadline passes."""
+        return asyncio.timeout(self.remaining())
