@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from observatory import __version__
+from observatory import __version__, storage
+from observatory.storage.migrate import SchemaState
 from observatory.trust_store import CaFileError, load_ca_file
 from reports.json import render_schema
 from scanners.addresses import AddressError, HostPort, parse_host_port
@@ -140,6 +144,134 @@ def scan(
 def schema() -> None:
     """Print the JSON Schema of the result document (--format json), versioned by format_version."""
     click.echo(render_schema(), nl=False)
+
+
+# --- Stored scans -------------------------------------------------------------------------------
+
+DB_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  done
+  2  usage error: a bad option, argument or database URL
+  3  the database could not be used (unreachable, or its schema is newer than this version)"""
+
+
+def _db_option(function: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        envvar=storage.DATABASE_URL_ENV,
+        help="Database: sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME. Default: "
+        "$OBSERVATORY_DATABASE_URL, else a SQLite file per user "
+        "($XDG_DATA_HOME/xmpp-observatory/observatory.db, i.e. ~/.local/share/… by default), "
+        "created on first use.",
+    )(function)
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except storage.DatabaseUrlError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--db'") from None
+    except storage.StorageError as exc:
+        click.echo(f"observatory: {exc}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def _warn_skipped(skipped: list[storage.SkippedScan]) -> None:
+    for scan in skipped:
+        click.echo(f"observatory: {scan}", err=True)
+
+
+def _schema_line(database: storage.Database, state: SchemaState) -> str:
+    if state.too_new:
+        verdict = f"newer than this version knows (its newest is {state.head})"
+    elif state.current is None:
+        verdict = f"no tables yet (this version's schema is {state.head})"
+    elif state.up_to_date:
+        verdict = "up to date"
+    else:
+        verdict = f"older than this version's {state.head}: run `observatory db upgrade`"
+    return f"{database.name}: schema {state.current or 'none'}, {verdict}"
+
+
+@cli.group()
+def db() -> None:
+    """The database of stored scans: its schema version, upgrades and downgrades."""
+
+
+@db.command("upgrade", epilog=DB_EXIT_CODES_HELP)
+@click.argument("revision", default="head")
+@_db_option
+def db_upgrade(revision: str, db_url: str | None) -> None:
+    """Create or migrate the database's tables up to REVISION (default: head, the newest).
+
+    A database already migrated by a newer version of xmpp-observatory is refused and left untouched.
+    """
+    with _storage_errors(), storage.connect(db_url) as database:
+        click.echo(_schema_line(database, storage.upgrade(database, revision)))
+
+
+@db.command("downgrade", epilog=DB_EXIT_CODES_HELP)
+@click.argument("revision")
+@_db_option
+def db_downgrade(revision: str, db_url: str | None) -> None:
+    """Migrate the database down to REVISION: a revision id, -1 for one step, or base (drops every table
+    and the scans in them)."""
+    with _storage_errors(), storage.connect(db_url) as database:
+        click.echo(_schema_line(database, storage.downgrade(database, revision)))
+
+
+@db.command("current", epilog=DB_EXIT_CODES_HELP)
+@_db_option
+def db_current(db_url: str | None) -> None:
+    """Show which database is used and its schema version."""
+    with _storage_errors(), storage.connect(db_url) as database:
+        click.echo(_schema_line(database, storage.schema_state(database)))
+
+
+def _grades(summary: storage.ScanSummary) -> str:
+    parts = []
+    for kind in summary.kinds:
+        grade = summary.grades[kind]
+        score = f" ({grade.score})" if grade.score is not None else ""
+        parts.append(f"{kind.value} {grade.letter or '-'}{score}")
+    return "  ".join(parts)
+
+
+@cli.command("history", epilog=DB_EXIT_CODES_HELP)
+@click.argument("domain", callback=_domain)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most N scans.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines (a list of scan summaries).",
+)
+@_db_option
+def history_command(domain: str, limit: int, output_format: str, db_url: str | None) -> None:
+    """List the stored scans of DOMAIN, newest first: when, status, grade per service, rules version."""
+    with (
+        _storage_errors(),
+        storage.open_database(db_url) as database,
+        database.connection_errors(),
+        database.session() as session,
+    ):
+        found = storage.history(session, domain=domain, limit=limit)
+    _warn_skipped(found.skipped)
+    if output_format == "json":
+        click.echo(json.dumps([scan.as_document() for scan in found.scans], indent=2))
+        return
+    if not found.scans:
+        click.echo(f"No stored scans of {domain} in {database.name}.")
+        return
+    for scan in found.scans:
+        when = (scan.started_at or scan.created_at).strftime("%Y-%m-%d %H:%M UTC")
+        detail = f"rules {scan.rules_version}" if scan.status is storage.ScanStatus.DONE else (scan.error or "")
+        click.echo(f"#{scan.id:<6} {when}  {scan.status.value:<7}  {_grades(scan):<20}  {detail}".rstrip())
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from observatory.storage.diff import ScanDiff, describe, diff_results
 from observatory.storage.errors import (
     CorruptScan,
     DatabaseUnavailable,
+    DatabaseUrlError,
     ScanStateError,
     SchemaNotCurrent,
     SchemaTooNew,
@@ -41,6 +42,7 @@ __all__ = [
     "CorruptScan",
     "Database",
     "DatabaseUnavailable",
+    "DatabaseUrlError",
     "Judge",
     "LatestScan",
     "RescoreReport",

@@ -17,7 +17,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from observatory.storage.errors import DatabaseUnavailable, StorageError
+from observatory.storage.errors import DatabaseUnavailable, DatabaseUrlError, StorageError
 from observatory.storage.types import tolerant_json_loads
 
 DATABASE_URL_ENV = "OBSERVATORY_DATABASE_URL"
@@ -46,22 +46,22 @@ def resolve_url(url: str | None = None) -> tuple[URL, bool]:
     try:
         parsed = make_url(text)
     except ArgumentError:
-        raise StorageError(
+        raise DatabaseUrlError(
             f"{text!r} is not a database URL: use sqlite:///PATH or postgresql://USER@HOST[:PORT]/DBNAME"
         ) from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend in {"postgres", "postgresql"}:
         if driver not in {"", "psycopg"}:
-            raise StorageError(f"PostgreSQL driver {driver!r} is not supported: use postgresql://… (psycopg 3)")
+            raise DatabaseUrlError(f"PostgreSQL driver {driver!r} is not supported: use postgresql://… (psycopg 3)")
         return parsed.set(drivername="postgresql+psycopg"), False
     if backend == "sqlite" and driver in {"", "pysqlite"}:
         return parsed, False
-    raise StorageError(f"unsupported database {parsed.drivername!r}: use sqlite:///PATH or postgresql://…")
+    raise DatabaseUrlError(f"unsupported database {parsed.drivername!r}: use sqlite:///PATH or postgresql://…")
 
 
 def describe(url: URL) -> str:
-    """The URL as it may be shown to a user: never the password."""
-    return url.render_as_string(hide_password=True)
+    """The URL as it may be shown to a user: never the password, nor the driver we chose."""
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

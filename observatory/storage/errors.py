@@ -9,6 +9,10 @@ class StorageError(Exception):
     """The database cannot be used; ``str(error)`` says why and what to do."""
 
 
+class DatabaseUrlError(StorageError):
+    """The database URL is malformed or names a database we do not support (a usage error)."""
+
+
 class DatabaseUnavailable(StorageError):
     """The database cannot be reached or opened (server down, wrong URL, unreadable file)."""
 

@@ -14,7 +14,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
 import migrations
-from observatory.storage.database import Database, connect, describe, explain, resolve_url
+from observatory.storage.database import Database, connect, explain, resolve_url
 from observatory.storage.errors import DatabaseUnavailable, SchemaNotCurrent, SchemaTooNew, StorageError
 
 
@@ -127,8 +127,8 @@ def open_database(url: str | None = None, *, migrate: bool | None = None) -> Dat
             return database
         what = "has no observatory tables yet" if state.current is None else f"is at schema {state.current}"
         raise SchemaNotCurrent(
-            f"the database {database.name} {what}; this version needs {state.head}. "
-            f"Run: observatory db upgrade --db '{describe(database.url)}'"
+            f"the database {database.name} {what}; this version needs schema {state.head}: "
+            "run `observatory db upgrade` with the same --db (or OBSERVATORY_DATABASE_URL) first"
         )
     except BaseException:
         database.dispose()

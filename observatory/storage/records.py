@@ -51,6 +51,28 @@ class ScanSummary:
     grades: dict[ServiceKind, ServiceGrade]
     error: str | None
 
+    def as_document(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (``observatory history --format json``)."""
+
+        def time(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "id": self.id,
+            "domain": self.domain,
+            "kinds": [kind.value for kind in self.kinds],
+            "status": self.status.value,
+            "created_at": time(self.created_at),
+            "started_at": time(self.started_at),
+            "finished_at": time(self.finished_at),
+            "judged_at": time(self.judged_at),
+            "scanner_version": self.scanner_version,
+            "format_version": self.format_version,
+            "rules_version": self.rules_version,
+            "grades": {kind.value: {"letter": g.letter, "score": g.score} for kind, g in self.grades.items()},
+            "error": self.error,
+        }
+
 
 @dataclass(frozen=True)
 class StoredScan:
