@@ -17,6 +17,8 @@ from typing import Literal
 from pydantic import Field
 
 from observatory import __version__
+from observatory.certificates.model import CertificateAnalysis, DaneResult
+from observatory.certificates.model import DaneStatus as DaneStatus  # re-exported for users of the model
 from scanners.base import FactModel, ProbeError, ServiceKind, Transport
 from scanners.dns.facts import EndpointDnssec, SrvLookup, TlsaLookup
 from scanners.stream.facts import StreamFacts
@@ -120,25 +122,6 @@ class Grade(Model):
     caps: list[GradeCap] = []
     #: For ``T`` (untrusted): the grade the endpoint would have if its certificate were trusted.
     if_trusted: GradeLetter | None = None
-
-
-class CertificateAnalysis(Model):
-    trusted: bool | None = None
-    identity_matches: bool | None = None
-    #: The identity that matched, e.g. ``SRV-ID:_xmpp-client.example.org``.
-    matched_identity: str | None = None
-
-
-class DaneStatus(StrEnum):
-    VALID = "valid"
-    INVALID = "invalid"
-    ABSENT = "absent"
-    NOT_APPLICABLE = "not-applicable"
-
-
-class DaneResult(Model):
-    status: DaneStatus
-    reason: str | None = None
 
 
 class Finding(Model):

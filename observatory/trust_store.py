@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
+import certifi
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -34,3 +36,11 @@ def load_ca_file(path: Path) -> list[x509.Certificate]:
             return x509.load_pem_x509_certificates(raw)
     except ValueError as exc:
         raise CaFileError(f"{path}: a certificate in it cannot be parsed: {exc}") from None
+
+
+@functools.cache
+def mozilla_roots() -> tuple[x509.Certificate, ...]:
+    """Mozilla's root programme as certifi ships it, read once per process."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes()))
