@@ -1,0 +1,67 @@
+"""The checks: one small pure function per finding id, registered here by decorator.
+
+An endpoint check sees one endpoint's facts with the analyses judged before findings (certificate,
+DANE); a service check sees a whole service. A check returns False when its finding does not apply,
+True when it does, or a short string: the finding applies and the string says the detail (e.g.
+which suites). Checks never do I/O and never raise for missing facts: no facts, no finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from observatory.model import CertificateAnalysis, DaneResult, EndpointFacts, ServiceFacts
+
+Outcome = bool | str
+
+
+@dataclass(frozen=True)
+class EndpointContext:
+    domain: str
+    endpoint: EndpointFacts
+    certificate: CertificateAnalysis | None = None
+    dane: DaneResult | None = None
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    domain: str
+    service: ServiceFacts
+
+
+EndpointCheck = Callable[[EndpointContext], Outcome]
+ServiceCheck = Callable[[ServiceContext], Outcome]
+C = TypeVar("C", EndpointCheck, ServiceCheck)
+
+ENDPOINT_CHECKS: dict[str, EndpointCheck] = {}
+SERVICE_CHECKS: dict[str, ServiceCheck] = {}
+
+
+def _register(registry: dict[str, C], finding_id: str) -> Callable[[C], C]:
+    def decorate(function: C) -> C:
+        if finding_id in ENDPOINT_CHECKS or finding_id in SERVICE_CHECKS:
+            raise ValueError(f"two checks for {finding_id}")
+        registry[finding_id] = function
+        return function
+
+    return decorate
+
+
+def endpoint_check(finding_id: str) -> Callable[[EndpointCheck], EndpointCheck]:
+    return _register(ENDPOINT_CHECKS, finding_id)
+
+
+def service_check(finding_id: str) -> Callable[[ServiceCheck], ServiceCheck]:
+    return _register(SERVICE_CHECKS, finding_id)
+
+
+def all_check_ids() -> set[str]:
+    _load_check_modules()
+    return set(ENDPOINT_CHECKS) | set(SERVICE_CHECKS)
+
+
+def _load_check_modules() -> None:
+    # Importing the modules runs their decorators; done lazily so importing this package is cheap.
+    from observatory.checks import certificate, dns, stream, tls  # noqa: F401
