@@ -1,10 +1,11 @@
-"""What DNS discovery observes: SRV and TLSA record sets, each with its DNSSEC state."""
+"""What DNS discovery observes: SRV, address and TLSA record sets, each with its DNSSEC state, and the
+endpoints derived from them."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from scanners.base import FactModel, Transport
+from scanners.base import FactModel, ProbeError, ServiceKind, Transport
 
 
 class DnssecState(StrEnum):
@@ -62,3 +63,116 @@ class EndpointDnssec(FactModel):
     srv: DnssecStatus | None = None
     address: DnssecStatus | None = None
     tlsa: DnssecStatus | None = None
+
+
+# --- Discovery: what the SRV, address and TLSA lookups found, and the endpoints derived from them ---
+
+
+class CnameLink(FactModel):
+    """One alias followed on the way to an answer (a CNAME, or a CNAME synthesised from a DNAME)."""
+
+    owner: str
+    target: str
+    #: Set when the alias was synthesised from a DNAME at this owner (an ancestor of the name asked).
+    dname: str | None = None
+    dnssec: DnssecStatus | None = None
+
+
+class AddressLookup(FactModel):
+    """One A or AAAA query for a target, with the aliases it went through."""
+
+    name: str
+    rdtype: str
+    rcode: str | None = None
+    addresses: list[str] = []
+    cnames: list[CnameLink] = []
+    #: State of the whole chain: the worst of the aliases and the final RRset (or its denial).
+    dnssec: DnssecStatus | None = None
+    error: str | None = None
+
+
+class TargetFlag(StrEnum):
+    #: The target is an alias; RFC 2782 says an SRV target must not be one.
+    CNAME = "cname"
+    #: Neither A nor AAAA gave an address (in the families asked for).
+    NO_ADDRESS = "no-address"
+    #: The target looks like an IP address written as a name (``192.0.2.1.``).
+    IP_LITERAL = "ip-literal"
+    #: An address lookup failed (timeout, SERVFAIL, refused), so the address list may be incomplete.
+    LOOKUP_FAILED = "lookup-failed"
+
+
+class TargetFacts(FactModel):
+    """A host the endpoints connect to: an SRV target, the domain itself on fallback, or ``--connect``."""
+
+    name: str
+    flags: list[TargetFlag] = []
+    addresses: list[AddressLookup] = []
+
+
+class EndpointOrigin(StrEnum):
+    SRV = "srv"
+    #: No SRV record at all: the domain's own addresses on the default port (RFC 6120 §3.2.2).
+    FALLBACK = "fallback"
+    #: ``--connect`` chose the address; nothing was discovered.
+    CONNECT = "connect"
+
+
+class DiscoveredEndpoint(FactModel):
+    """One place to connect to, in the service's order (``order`` 0 first)."""
+
+    kind: ServiceKind
+    transport: Transport
+    target: str
+    port: int
+    address: str
+    origin: EndpointOrigin
+    order: int
+    priority: int | None = None
+    weight: int | None = None
+    dnssec: EndpointDnssec | None = None
+    tlsa: TlsaLookup | None = None
+
+
+class ServiceStatus(StrEnum):
+    #: SRV records name at least one target.
+    SRV = "srv"
+    #: A single ``.`` target: the service is deliberately not offered (no fallback).
+    NOT_OFFERED = "not-offered"
+    #: No SRV records at all; the domain's addresses on the default port were used.
+    FALLBACK = "fallback"
+    #: ``--connect``: discovery was skipped.
+    CONNECT = "connect"
+    #: Nothing to connect to: no SRV records and no address, or every lookup failed.
+    NONE = "none"
+
+
+class ServiceDiscovery(FactModel):
+    kind: ServiceKind
+    status: ServiceStatus
+    srv: list[SrvLookup] = []
+    #: Aliases followed from the SRV owner names (rare, but allowed).
+    srv_cnames: list[CnameLink] = []
+    #: True when the Direct TLS SRV name holds only a ``.`` target (XEP-0368: no Direct TLS offered).
+    direct_tls_refused: bool = False
+    targets: list[TargetFacts] = []
+    endpoints: list[DiscoveredEndpoint] = []
+
+
+class DnsStats(FactModel):
+    """What discovery cost: queries sent (each distinct question once per scan), and time."""
+
+    resolver: str
+    trust_anchor: str
+    queries: int = 0
+    tcp_queries: int = 0
+    failed_queries: int = 0
+    duration_seconds: float = 0.0
+
+
+class Discovery(FactModel):
+    domain: str
+    services: list[ServiceDiscovery] = []
+    stats: DnsStats
+    #: Failures not tied to one lookup (e.g. the time limit for the whole discovery was reached).
+    errors: list[ProbeError] = []

@@ -61,3 +61,16 @@ def load_trust_anchors(path: Path) -> TrustAnchors:
     except UnicodeDecodeError:
         raise TrustAnchorError(f"{path}: not a text file") from None
     return parse_trust_anchors(text, source=str(path))
+
+
+#: The IANA root zone KSKs as DS records (root-anchors.xml): KSK-2017 (key tag 20326) and KSK-2024
+#: (key tag 38696), both algorithm 8 (RSASHA256) with SHA-256 digests. Either one anchors the root.
+IANA_ROOT_DS = """\
+. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D
+. IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16
+"""
+
+
+def root_trust_anchors() -> TrustAnchors:
+    """The built-in anchors used when no ``--trust-anchor`` file is given."""
+    return parse_trust_anchors(IANA_ROOT_DS, source="IANA root KSK-2017 and KSK-2024")
