@@ -7,10 +7,12 @@ import ipaddress
 import ssl
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
+import httpcore
 import httpx
 
 from scanners.base import ErrorReason, ProbeError
@@ -28,6 +30,7 @@ from scanners.http.transport import (
 #: ``resolve(host) -> addresses``: our own resolver, for redirects and references to other hosts.
 Resolver = Callable[[str], Awaitable[Sequence[str]]]
 
+E = TypeVar("E", bound=BaseException)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -74,22 +77,21 @@ class Retrieved:
         return self.fetches[-1] if self.fetches else None
 
 
-def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what caused it, and the members of exception groups, depth first."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        members = list(current.exceptions) if isinstance(current, BaseExceptionGroup) else []
+        pending += [cause for cause in (current.__context__, current.__cause__, *members) if cause is not None]
 
 
-def _os_cause(exc: BaseException) -> OSError | None:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+def _first(exc: BaseException, kind: type[E]) -> E | None:
+    return next((cause for cause in _causes(exc) if isinstance(cause, kind)), None)
 
 
 def _tls_message(error: ssl.SSLError) -> str:
@@ -105,17 +107,19 @@ def classify(exc: BaseException) -> ProbeError:
         return ProbeError(phase="connect", reason=ErrorReason.POLICY, message=str(exc))
     if isinstance(exc, BodyTooLarge):
         return ProbeError(phase="body", reason=ErrorReason.HOSTILE_INPUT, message=str(exc))
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, httpx.ConnectTimeout | httpcore.ConnectTimeout):
         return ProbeError(phase="connect", reason=ErrorReason.TIMEOUT, message="connection timed out")
     if isinstance(exc, httpx.TimeoutException):
         return ProbeError(phase="http", reason=ErrorReason.TIMEOUT, message=f"no answer in time ({type(exc).__name__})")
-    tls = _ssl_cause(exc)
+    tls = _first(exc, ssl.SSLError)
     if tls is not None:
         return ProbeError(phase="tls", reason=ErrorReason.TLS, message=_tls_message(tls))
-    if isinstance(exc, httpx.ConnectError):
-        cause = _os_cause(exc)
-        reason = ErrorReason.REFUSED if isinstance(cause, ConnectionRefusedError) else ErrorReason.UNREACHABLE
-        return ProbeError(phase="connect", reason=reason, message=str(cause or exc) or type(exc).__name__)
+    if isinstance(exc, httpx.ConnectError | httpcore.ConnectError):
+        refused = _first(exc, ConnectionRefusedError)
+        if refused is not None:
+            return ProbeError(phase="connect", reason=ErrorReason.REFUSED, message=str(refused))
+        cause = _first(exc, OSError)
+        return ProbeError(phase="connect", reason=ErrorReason.UNREACHABLE, message=str(cause or exc) or "unreachable")
     if isinstance(exc, httpx.HTTPError | httpx.InvalidURL):
         return ProbeError(phase="http", reason=ErrorReason.PROTOCOL, message=f"{type(exc).__name__}: {exc}")
     return ProbeError(phase="http", reason=ErrorReason.INTERNAL, message=f"{type(exc).__name__}: {exc}")

@@ -64,7 +64,7 @@ class _XrdReader:
     def __init__(self) -> None:
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        self.parser.StartDoctypeDeclHandler = self._refuse("a DOCTYPE")
+        self.parser.StartDoctypeDeclHandler = self._doctype
         self.parser.EntityDeclHandler = self._refuse("an entity declaration")
         self.parser.UnparsedEntityDeclHandler = self._refuse("an unparsed entity")
         self.parser.NotationDeclHandler = self._refuse("a notation declaration")
@@ -82,6 +82,13 @@ class _XrdReader:
             raise HostileXml(f"XRD contains {what}, refused")
 
         return handler
+
+    @staticmethod
+    def _doctype(name: str, system_id: str | None, public_id: str | None, internal_subset: bool) -> None:
+        if internal_subset or system_id or public_id:
+            raise HostileXml("XRD contains a DOCTYPE with a DTD, refused")
+        # A bare <!DOCTYPE html> is a web page answering for a missing file, not an attack.
+        raise DocumentError(f"a DOCTYPE {_clip(name)} document, not XRD")
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1

@@ -39,6 +39,8 @@ class Route:
     endless: bool = False
     #: Read the request and never answer.
     hang: bool = False
+    #: Send these bytes instead of an HTTP answer.
+    raw: bytes | None = None
 
     @classmethod
     def json(cls, document: object, *, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Route:
@@ -223,6 +225,10 @@ class HttpsTestServer:
     async def _answer(self, writer: asyncio.StreamWriter, route: Route) -> None:
         if route.hang:
             await asyncio.sleep(3600)
+        if route.raw is not None:
+            writer.write(route.raw)
+            await writer.drain()
+            return
         lines = [f"HTTP/1.1 {route.status} {_phrase(route.status)}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in route.headers]
         if not route.endless:

@@ -81,12 +81,14 @@ def test_hostile_xrd_is_refused(text: str, refused: str) -> None:
         ("<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Link>", "not well-formed"),
         ("<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>&undefined;</XRD>", "not well-formed"),
         ("", "not well-formed"),
+        ("<!DOCTYPE html><html><body>Welcome</body></html>", "a DOCTYPE html document"),
     ],
-    ids=["html", "no-namespace", "truncated", "undefined-entity", "empty"],
+    ids=["html", "no-namespace", "truncated", "undefined-entity", "empty", "html5-doctype"],
 )
 def test_wrong_content_is_a_document_error(text: str, complaint: str) -> None:
-    with pytest.raises(DocumentError, match=complaint):
+    with pytest.raises(DocumentError, match=complaint) as caught:
         parse_xrd(text.encode())
+    assert not isinstance(caught.value, HostileXml)
 
 
 def test_jrd_links() -> None:
