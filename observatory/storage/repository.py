@@ -1,7 +1,7 @@
 """Keyword-only functions over a Session: the only code that reads and writes scan rows.
 
-Write functions commit their own transaction. On SQLite they begin it as a writer (``BEGIN IMMEDIATE``)
-when the session has none open yet, so concurrent writers queue on the busy timeout instead of failing.
+Write functions run in a transaction of their own, which they commit. On SQLite they begin it as a writer
+(``BEGIN IMMEDIATE``), so concurrent writers queue on the busy timeout instead of failing.
 Read functions never raise for one bad row: they skip it and list it in ``skipped`` with the reason.
 """
 
@@ -45,9 +45,15 @@ def _now() -> datetime:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer, unless the caller already started one."""
-    if not session.in_transaction():
-        session.connection(execution_options={WRITE: True})
+    """Start a new transaction as a writer.
+
+    A transaction the session already has (typically the read of ``latest_for_domain`` before a save)
+    is committed first: on SQLite a reader that turns writer fails at once, without waiting, when
+    another writer committed since it began. Write functions commit anyway, so nothing is lost.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE: True})
 
 
 def _insert_derived(session: Session, *, scan_id: int, result: ScanResult) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from observatory.model import Endpoint, Finding, Grade, ScanFacts, ScanResult, Severity
 from observatory.storage.database import resolve_url
 from observatory.storage.migrate import open_database
-from observatory.storage.repository import save_result
+from observatory.storage.repository import latest_for_domain, save_result
 from scanners.base import ServiceKind
 from scanners.tls.facts import TlsVersion
 from tests.factories import make_result
@@ -128,9 +128,15 @@ def certificate_der() -> bytes:
 
 
 def save_many(url: str, domain: str, count: int) -> list[int]:
-    """Save ``count`` scans of ``domain`` through a database of its own (run in threads or processes)."""
+    """Save ``count`` scans of ``domain`` through a database of its own (run in threads or processes),
+    each after reading the previous one in the same session, as ``observatory scan --diff`` does."""
+    ids = []
     with open_database(url, migrate=False) as database, database.session() as session:
-        return [save_result(session, result=result_for(domain, minutes=i)) for i in range(count)]
+        for i in range(count):
+            previous = latest_for_domain(session, domain=domain)
+            assert (previous.scan.summary.id if previous.scan else None) == (ids[-1] if ids else None)
+            ids.append(save_result(session, result=result_for(domain, minutes=i)))
+    return ids
 
 
 def postgres_server_url() -> tuple[str, bool]:
