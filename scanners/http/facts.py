@@ -12,9 +12,13 @@ from enum import StrEnum
 
 from scanners.base import FactModel, ProbeError
 
+#: How much of a body is kept as evidence: a host-meta or POSH file fits many times over, and a
+#: web page answering in their place is recognisable without storing all of it.
+KEPT_BODY_BYTES = 8192
+
 
 class HttpFetch(FactModel):
-    """One HTTP request and what came back. The body is kept (bounded) only for 2xx answers."""
+    """One HTTP request and what came back. The body is kept (its start) only for 2xx answers."""
 
     url: str
     started_at: datetime
@@ -27,8 +31,10 @@ class HttpFetch(FactModel):
     location: str | None = None
     #: ``Access-Control-Allow-Origin`` as sent (XEP-0156 asks web clients' origins to be allowed).
     cors: str | None = None
-    #: The body of a 2xx answer, decoded as UTF-8 (invalid bytes replaced).
+    #: The start of a 2xx answer's body (``KEPT_BODY_BYTES``), decoded as UTF-8, invalid bytes replaced.
     body: str | None = None
+    #: The whole body's size in bytes, as read and decompressed.
+    body_bytes: int | None = None
     #: Failures: addresses that could not be reached before one answered, or why none did.
     errors: list[ProbeError] = []
 

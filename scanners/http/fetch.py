@@ -16,7 +16,7 @@ import httpcore
 import httpx
 
 from scanners.base import ErrorReason, ProbeError
-from scanners.http.facts import HttpFetch
+from scanners.http.facts import KEPT_BODY_BYTES, HttpFetch
 from scanners.http.transport import (
     AddressPolicy,
     AddressRefused,
@@ -181,19 +181,22 @@ class Fetcher:
         allow: AddressPolicy = allow_any,
         resolve: Resolver | None = None,
     ) -> None:
-        self.domain = domain
+        self.domain = domain.rstrip(".")  # no trailing dot in Host, SNI or certificate matching
         self.addresses = list(addresses)
         self.ssl_context = ssl_context
         self.settings = settings
         self.allow = allow
         self.resolve = resolve
 
-    async def get(self, url: str, *, accept: str, redirects: int = 0, read_body: bool = True) -> Retrieved:
+    async def get(self, url: str, *, accept: str, redirects: int = 0) -> Retrieved:
         """GET ``url``, following at most ``redirects`` redirects (never from HTTPS down to HTTP)."""
         backend = PinnedBackend(self.allow)
         backend.pin(self.domain, self.addresses)
         retrieved = Retrieved()
-        first = await self._pin(backend, httpx.URL(url).host)
+        try:
+            first = await self._pin(backend, httpx.URL(url).host)
+        except (httpx.InvalidURL, ValueError) as exc:
+            first = ProbeError(phase="http", reason=ErrorReason.PROTOCOL, message=f"{url!r:.200} is not a URL: {exc}")
         if first is not None:
             retrieved.errors.append(first)
             return retrieved
@@ -207,7 +210,7 @@ class Fetcher:
         ) as client:
             current = url
             for hop in range(redirects + 1):
-                fetch, body = await self._fetch(client, backend, current, accept, read_body)
+                fetch, body = await self._fetch(client, backend, current, accept)
                 retrieved.fetches.append(fetch)
                 retrieved.body = body
                 if fetch.location is None:
@@ -223,24 +226,27 @@ class Fetcher:
         return retrieved
 
     async def _fetch(
-        self, client: httpx.AsyncClient, backend: PinnedBackend, url: str, accept: str, read_body: bool
+        self, client: httpx.AsyncClient, backend: PinnedBackend, url: str, accept: str
     ) -> tuple[HttpFetch, bytes | None]:
-        started_at, clock = datetime.now(UTC), time.monotonic()
+        fetch = HttpFetch(url=url, started_at=datetime.now(UTC))
+        clock = time.monotonic()
         failures_before = len(backend.failures)
-        seen: dict[str, object] = {}
         body: bytes | None = None
         problem: ProbeError | None = None
         try:
             async with asyncio.timeout(self.settings.total_timeout):
                 async with client.stream("GET", url, headers={"Accept": accept}) as response:
-                    seen = {
-                        "address": _peer(response),
-                        "status": response.status_code,
-                        "content_type": response.headers.get("content-type"),
-                        "cors": response.headers.get("access-control-allow-origin"),
-                        "location": response.headers.get("location") if response.status_code in _REDIRECTS else None,
-                    }
-                    if read_body and 200 <= response.status_code < 300:
+                    status = response.status_code
+                    fetch = fetch.model_copy(
+                        update={
+                            "address": _peer(response),
+                            "status": status,
+                            "content_type": response.headers.get("content-type"),
+                            "cors": response.headers.get("access-control-allow-origin"),
+                            "location": response.headers.get("location") if status in _REDIRECTS else None,
+                        }
+                    )
+                    if 200 <= status < 300:
                         body = await _read_body(response, self.settings.max_body_bytes)
         except TimeoutError:
             problem = ProbeError(
@@ -250,19 +256,20 @@ class Fetcher:
             )
         except Exception as exc:  # a hostile server must give a fact, whatever breaks
             failures = backend.failures[failures_before:]
+            # When every address failed, the last failure is re-raised: it is listed already.
             if not (failures and exc.__cause__ is failures[-1].error):
                 problem = classify(exc)
         errors = [_failure_error(failure) for failure in backend.failures[failures_before:]]
         if problem is not None:
             errors.append(problem)
             body = None
-        fetch = HttpFetch(
-            url=url,
-            started_at=started_at,
-            duration_seconds=round(time.monotonic() - clock, 6),
-            body=body.decode("utf-8", errors="replace") if body is not None else None,
-            errors=errors,
-            **seen,  # type: ignore[arg-type]
+        fetch = fetch.model_copy(
+            update={
+                "duration_seconds": round(time.monotonic() - clock, 6),
+                "body": body[:KEPT_BODY_BYTES].decode("utf-8", errors="replace") if body is not None else None,
+                "body_bytes": len(body) if body is not None else None,
+                "errors": errors,
+            }
         )
         return fetch, body
 

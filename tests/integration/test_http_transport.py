@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scanners.base import ErrorReason
+from scanners.http.facts import KEPT_BODY_BYTES
 from tests.integration.http_support import fetcher, get_final
 from tests.testbed.https_server import HttpsServerPool, HttpsTestServer, Route
 from tests.testbed.layout import DOMAIN
@@ -104,3 +105,11 @@ async def test_redirects_never_go_down_to_http_nor_to_unresolved_hosts(
     only_v4 = fetcher(https_server, pki, resolve_table=table, allow=lambda address: address == "127.0.0.1")
     final = await get_final(only_v4, https_server.url("/away"), redirects=1)
     assert [error.reason for error in final.errors] == [ErrorReason.POLICY]
+
+
+async def test_a_long_body_is_read_whole_and_kept_short(https_server: HttpsTestServer, pki: TestPKI) -> None:
+    https_server.serve({PATH: Route(body=b"<p>" + b"a" * 20_000 + b"</p>")})
+    fetch = await get_final(fetcher(https_server, pki), https_server.url(PATH))
+    assert fetch.body_bytes == 20_007
+    assert fetch.body is not None
+    assert len(fetch.body) == KEPT_BODY_BYTES
