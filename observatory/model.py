@@ -19,7 +19,7 @@ from pydantic import Field
 from observatory import __version__
 from observatory.certificates.model import CertificateAnalysis, DaneResult
 from observatory.certificates.model import DaneStatus as DaneStatus  # re-exported for users of the model
-from scanners.base import FactModel, ProbeError, ServiceKind, Transport
+from scanners.base import B64Bytes, FactModel, ProbeError, ServiceKind, Transport
 from scanners.dns.facts import EndpointDnssec, SrvLookup, TlsaLookup
 from scanners.stream.facts import StreamFacts
 from scanners.tls.facts import TlsFacts
@@ -42,6 +42,8 @@ class ScanRequest(Model):
     resolver: str | None = None
     trust_anchor: str | None = None
     ca_file: str | None = None
+    #: The roots ``--ca-file`` added (DER), so a stored scan can be re-judged with the same trust.
+    extra_roots: list[B64Bytes] = []
 
 
 def endpoint_id(kind: ServiceKind, transport: Transport, target: str, port: int, address: str) -> str:
@@ -129,6 +131,8 @@ class Finding(Model):
     severity: Severity
     service: ServiceKind | None = None
     endpoints: list[str] = []
+    #: What exactly was seen (e.g. which suites), one line per distinct detail.
+    details: list[str] = []
 
 
 class Endpoint(EndpointFacts):

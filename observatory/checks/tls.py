@@ -1,0 +1,101 @@
+"""Checks of the TLS versions and cipher suites an endpoint accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from observatory.checks import EndpointContext, Outcome, endpoint_check
+from scanners.tls.facts import TlsFacts, TlsVersion
+from scanners.tls.registry import CipherSuite, by_name
+
+
+def _tls(ctx: EndpointContext) -> TlsFacts | None:
+    return ctx.endpoint.tls
+
+
+def _accepts(version: TlsVersion) -> Callable[[EndpointContext], Outcome]:
+    def check(ctx: EndpointContext) -> Outcome:
+        tls = _tls(ctx)
+        return tls is not None and version in tls.versions
+
+    return check
+
+
+for _version, _id in (
+    (TlsVersion.SSL2, "tls.protocol.sslv2"),
+    (TlsVersion.SSL3, "tls.protocol.sslv3"),
+    (TlsVersion.TLS10, "tls.protocol.tls10"),
+    (TlsVersion.TLS11, "tls.protocol.tls11"),
+):
+    endpoint_check(_id)(_accepts(_version))
+
+
+@endpoint_check("tls.protocol.no-tls12")
+def no_tls12(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and bool(tls.versions) and TlsVersion.TLS12 not in tls.versions
+
+
+@endpoint_check("tls.protocol.no-tls13")
+def no_tls13(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and bool(tls.versions) and TlsVersion.TLS13 not in tls.versions
+
+
+def accepted_suites(tls: TlsFacts) -> Iterator[CipherSuite]:
+    """Every accepted suite the registry knows, once, whatever the versions it was accepted with."""
+    seen: set[str] = set()
+    for names in tls.cipher_suites.values():
+        for name in names:
+            suite = by_name(name)
+            if suite is not None and name not in seen:
+                seen.add(name)
+                yield suite
+
+
+def _suites_where(predicate: Callable[[CipherSuite], bool]) -> Callable[[EndpointContext], Outcome]:
+    def check(ctx: EndpointContext) -> Outcome:
+        tls = _tls(ctx)
+        if tls is None:
+            return False
+        matching = [suite.name for suite in accepted_suites(tls) if predicate(suite)]
+        return ", ".join(matching) if matching else False
+
+    return check
+
+
+endpoint_check("tls.cipher.null")(_suites_where(lambda s: s.cipher == "NULL" or s.bits == 0))
+endpoint_check("tls.cipher.anonymous")(_suites_where(lambda s: s.auth == "anon"))
+endpoint_check("tls.cipher.export")(_suites_where(lambda s: s.export or 0 < s.bits < 112))
+endpoint_check("tls.cipher.rc4")(_suites_where(lambda s: s.cipher == "RC4"))
+endpoint_check("tls.cipher.3des")(_suites_where(lambda s: s.cipher == "3DES_EDE_CBC"))
+endpoint_check("tls.cipher.static-rsa")(_suites_where(lambda s: s.kx == "RSA" and not s.fs))
+
+
+def _none_of(predicate: Callable[[CipherSuite], bool]) -> Callable[[EndpointContext], Outcome]:
+    def check(ctx: EndpointContext) -> Outcome:
+        tls = _tls(ctx)
+        if tls is None:
+            return False
+        suites = list(accepted_suites(tls))
+        return bool(suites) and not any(predicate(suite) for suite in suites)
+
+    return check
+
+
+endpoint_check("tls.cipher.no-forward-secrecy")(_none_of(lambda s: s.fs))
+endpoint_check("tls.cipher.no-aead")(_none_of(lambda s: s.aead))
+
+
+@endpoint_check("tls.cipher.client-order")
+def client_order(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None:
+        return False
+    # Only meaningful where the server had a choice to make.
+    follows_client = [
+        version.value
+        for version, enforced in tls.server_order.items()
+        if not enforced and len(tls.cipher_suites.get(version, [])) > 1
+    ]
+    return ", ".join(follows_client) if follows_client else False

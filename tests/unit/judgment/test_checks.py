@@ -1,0 +1,128 @@
+"""Each check on facts that have its problem and on facts that do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from observatory.checks import ENDPOINT_CHECKS, EndpointContext, all_check_ids
+from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
+from scanners.dns.facts import DnssecState, DnssecStatus, EndpointDnssec
+from scanners.stream.facts import InjectionOutcome, StarttlsEnforcement, StarttlsInjection, StarttlsPolicy
+from scanners.tls.facts import TlsVersion
+from tests.unit.judgment.facts import MODERN_12, MODERN_13, endpoint, tls
+
+all_check_ids()
+
+
+def hits(ctx_endpoint, **extra) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    ctx = EndpointContext(domain="example.org", endpoint=ctx_endpoint, **extra)
+    return {finding_id: outcome for finding_id, check in ENDPOINT_CHECKS.items() if (outcome := check(ctx))}
+
+
+def test_a_strong_endpoint_has_no_finding_but_the_informational() -> None:
+    assert hits(endpoint()) == {}
+
+
+@pytest.mark.parametrize(
+    ("version", "finding_id"),
+    [
+        (TlsVersion.SSL2, "tls.protocol.sslv2"),
+        (TlsVersion.SSL3, "tls.protocol.sslv3"),
+        (TlsVersion.TLS10, "tls.protocol.tls10"),
+        (TlsVersion.TLS11, "tls.protocol.tls11"),
+    ],
+)
+def test_old_versions(version: TlsVersion, finding_id: str) -> None:
+    facts = tls(
+        {version: ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"], TlsVersion.TLS12: MODERN_12, TlsVersion.TLS13: MODERN_13}
+    )
+    assert finding_id in hits(endpoint(tls_facts=facts))
+
+
+def test_missing_versions() -> None:
+    only12 = hits(endpoint(tls_facts=tls({TlsVersion.TLS12: MODERN_12})))
+    assert "tls.protocol.no-tls13" in only12
+    assert "tls.protocol.no-tls12" not in only12
+    only13 = hits(endpoint(tls_facts=tls({TlsVersion.TLS13: MODERN_13})))
+    assert "tls.protocol.no-tls12" in only13
+    assert "tls.protocol.no-tls13" not in only13
+
+
+@pytest.mark.parametrize(
+    ("suite", "finding_id"),
+    [
+        ("TLS_RSA_WITH_NULL_SHA256", "tls.cipher.null"),
+        ("TLS_DH_anon_WITH_AES_128_CBC_SHA", "tls.cipher.anonymous"),
+        ("TLS_RSA_EXPORT_WITH_RC4_40_MD5", "tls.cipher.export"),
+        ("TLS_RSA_WITH_DES_CBC_SHA", "tls.cipher.export"),
+        ("TLS_RSA_WITH_RC4_128_SHA", "tls.cipher.rc4"),
+        ("TLS_RSA_WITH_3DES_EDE_CBC_SHA", "tls.cipher.3des"),
+        ("TLS_RSA_WITH_AES_128_CBC_SHA", "tls.cipher.static-rsa"),
+    ],
+)
+def test_weak_suites_name_the_suite(suite: str, finding_id: str) -> None:
+    found = hits(endpoint(tls_facts=tls({TlsVersion.TLS12: [*MODERN_12, suite]})))
+    assert found[finding_id] == suite
+
+
+def test_no_forward_secrecy_and_no_aead() -> None:
+    cbc_rsa = hits(endpoint(tls_facts=tls({TlsVersion.TLS12: ["TLS_RSA_WITH_AES_128_CBC_SHA"]})))
+    assert {"tls.cipher.no-forward-secrecy", "tls.cipher.no-aead"} <= set(cbc_rsa)
+    assert "tls.cipher.no-forward-secrecy" not in hits(endpoint())
+
+
+def test_client_order_only_where_there_was_a_choice() -> None:
+    found = hits(
+        endpoint(tls_facts=tls({TlsVersion.TLS12: MODERN_12, TlsVersion.TLS13: MODERN_13}, server_order=False))
+    )
+    assert found["tls.cipher.client-order"] == "TLSv1.2, TLSv1.3"
+    single = tls({TlsVersion.TLS13: ["TLS_AES_128_GCM_SHA256"]}, server_order=False)
+    assert "tls.cipher.client-order" not in hits(endpoint(tls_facts=single))
+
+
+def test_starttls_policies() -> None:
+    assert "xmpp.starttls.optional" in hits(endpoint(starttls=StarttlsPolicy.OPTIONAL))
+    assert "xmpp.starttls.absent" in hits(endpoint(starttls=StarttlsPolicy.ABSENT))
+    direct = hits(endpoint(transport=Transport.DIRECTTLS, starttls=StarttlsPolicy.OPTIONAL))
+    assert not {"xmpp.starttls.optional", "xmpp.starttls.absent"} & set(direct)
+
+
+def test_plain_before_tls_is_named_and_other_mechanisms_are_a_lesser_finding() -> None:
+    plain = hits(endpoint(starttls=StarttlsPolicy.OPTIONAL, before=["SCRAM-SHA-1", "PLAIN"]))
+    assert plain["xmpp.sasl.plain-before-tls"] == "PLAIN"
+    assert "xmpp.sasl.mechanisms-before-tls" not in plain
+    scram = hits(endpoint(starttls=StarttlsPolicy.OPTIONAL, before=["SCRAM-SHA-1"]))
+    assert scram["xmpp.sasl.mechanisms-before-tls"] == "SCRAM-SHA-1"
+
+
+def test_sasl_after_tls() -> None:
+    plain_only = hits(endpoint(after=["PLAIN"]))
+    assert {"xmpp.sasl.no-scram", "xmpp.sasl.no-channel-binding"} <= set(plain_only)
+    no_plus = hits(endpoint(after=["SCRAM-SHA-1", "PLAIN"]))
+    assert "xmpp.sasl.no-scram" not in no_plus
+    assert "xmpp.sasl.no-channel-binding" in no_plus
+    # s2s streams authenticate with EXTERNAL or dialback: SCRAM is not expected there.
+    assert "xmpp.sasl.no-scram" not in hits(endpoint(kind=ServiceKind.S2S, after=["EXTERNAL"]))
+
+
+def test_enforcement_and_injection() -> None:
+    accepted = StarttlsEnforcement(request="sasl:SCRAM-SHA-1", answer="challenge", accepted=True)
+    refused = StarttlsEnforcement(request="sasl:SCRAM-SHA-1", answer="failure:encryption-required", accepted=False)
+    assert "xmpp.starttls.not-enforced" in hits(endpoint(starttls=StarttlsPolicy.OPTIONAL, enforcement=accepted))
+    assert "xmpp.starttls.not-enforced" not in hits(endpoint(starttls=StarttlsPolicy.OPTIONAL, enforcement=refused))
+    processed = StarttlsInjection(injected="<iq/>", outcome=InjectionOutcome.ANSWERED_IN_TLS)
+    ignored = StarttlsInjection(injected="<iq/>", outcome=InjectionOutcome.IGNORED)
+    assert "xmpp.starttls.injection" in hits(endpoint(injection=processed))
+    assert "xmpp.starttls.injection" not in hits(endpoint(injection=ignored))
+
+
+def test_bogus_dnssec_names_the_rrset() -> None:
+    bogus = DnssecStatus(state=DnssecState.BOGUS, reason="signature expired")
+    facts = endpoint().model_copy(update={"dnssec": EndpointDnssec(srv=bogus)})
+    assert hits(facts)["dns.dnssec.bogus"] == "SRV: signature expired"
+
+
+def test_unreachable_endpoint() -> None:
+    error = ProbeError(phase="connect", reason=ErrorReason.REFUSED, message="connection refused")
+    facts = endpoint().model_copy(update={"tls": None, "stream": None, "errors": [error]})
+    assert hits(facts) == {"endpoint.unreachable": "connect: refused: connection refused"}
