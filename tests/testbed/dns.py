@@ -178,13 +178,15 @@ class DnsTestbed:
         workdir.mkdir(exist_ok=True)
         port = self.authoritative[1]
         stub_addrs = "\n".join(f"    stub-addr: {host}@{port}" for host in LOOPBACK)
+        stub_names = [".", *(f"{zone}." for zone in sorted(built.zone_files))]
+        stub_zones = "\n".join(f'stub-zone:\n    name: "{name}"\n{stub_addrs}' for name in stub_names)
         conf = _render(
             "unbound.conf.in",
             workdir / "unbound.conf",
             workdir=workdir,
             port=self.resolver[1],
             trust_anchor=built.trust_anchor_path,
-            stub_addrs=stub_addrs,
+            stub_zones=stub_zones,
         )
         self._unbound = ManagedProcess("unbound", ["unbound", "-d", "-c", str(conf)], log_path=_fresh_log(workdir))
         servers = (self.resolver, self.resolver_v6)

@@ -1,8 +1,8 @@
 """Turn :class:`ZoneSpec` data into served zone files: fresh keys, dnssec-signzone, tampering.
 
 Keys are generated for every build (never committed) because RRSIGs expire after 30 days by default.
-Children are signed first so their DS sets exist when the parent ``test.`` is assembled and signed;
-the parent's own DS set is the trust anchor.
+Children are signed first so their DS sets exist when the zone above them (the parent ``test.``, or
+a zone nested under it) is assembled and signed; the parent's own DS set is the trust anchor.
 """
 
 from __future__ import annotations
@@ -87,11 +87,19 @@ def _build_one(zone: ZoneSpec, zonedir: Path, keydir: Path, dsdir: Path, extra: 
     return _apply_tamper(zone, served)
 
 
+def enclosing_zone(zone: ZoneSpec, candidates: Sequence[ZoneSpec]) -> ZoneSpec | None:
+    """The deepest of ``candidates`` strictly above ``zone``: the zone that delegates it."""
+    above = [c for c in candidates if zone.origin.lower().endswith(f".{c.origin.lower()}")]
+    return max(above, key=lambda c: c.origin.count("."), default=None)
+
+
 def build_zones(zones: Sequence[ZoneSpec], workdir: Path, parent: ZoneSpec | None = None) -> BuiltZones:
     """Write, sign and tamper every zone under ``workdir`` (emptied first); return the served files.
 
-    ``parent`` defaults to a plain signed ``test.``; delegations of the ``delegate`` zones are added
-    to it, with their DS records (or wrong ones) for signed zones.
+    ``parent`` defaults to a plain signed ``test.``. Each ``delegate`` zone is delegated from its
+    closest enclosing zone (so zones may nest, e.g. an unsigned island inside an NSEC3 zone), with
+    its DS records (or wrong ones) when it is signed. Deeper zones are signed first, so every DS set
+    exists before the zone that publishes it is signed.
     """
     parent = parent or ZoneSpec(PARENT)
     _check(parent, zones)
@@ -100,21 +108,37 @@ def build_zones(zones: Sequence[ZoneSpec], workdir: Path, parent: ZoneSpec | Non
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
+    everything = [parent, *zones]
+    children: dict[str, list[ZoneSpec]] = {z.origin.lower(): [] for z in everything}
+    for zone in zones:
+        above = enclosing_zone(zone, everything)
+        assert above is not None  # _check: every zone is below the parent
+        if zone.delegate:
+            children[above.origin.lower()].append(zone)
+
+    def build(zone: ZoneSpec) -> Path:
+        delegations = [
+            line for child in children[zone.origin.lower()] for line in delegation(child, _ds_lines(child, dsdir))
+        ]
+        return _build_one(zone, zonedir, keydir, dsdir, delegations)
+
     timings: dict[str, float] = {}
-    # The tools are separate processes, so threads overlap them; only the parent must wait for its children.
+    files: dict[str, Path] = {}
+    # The tools are separate processes, so threads overlap them; a zone only waits for its children.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         started = time.perf_counter()
-        list(pool.map(lambda zone: _keygen(zone, keydir), [z for z in [parent, *zones] if z.signed]))
+        list(pool.map(lambda zone: _keygen(zone, keydir), [z for z in everything if z.signed]))
         timings["keygen"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        served = pool.map(lambda zone: _build_one(zone, zonedir, keydir, dsdir), zones)
-        files = {zone.origin.rstrip("."): path for zone, path in zip(zones, served, strict=True)}
-    delegations = [line for z in zones if z.delegate for line in delegation(z, _ds_lines(z, dsdir))]
-    files[parent.origin.rstrip(".")] = _build_one(parent, zonedir, keydir, dsdir, delegations)
+        for depth in sorted({z.origin.count(".") for z in everything}, reverse=True):
+            level = [z for z in everything if z.origin.count(".") == depth]
+            for zone, path in zip(level, pool.map(build, level), strict=True):
+                files[zone.origin.rstrip(".")] = path
     timings["sign"] = time.perf_counter() - started
 
     anchor = dsdir / f"dsset-{parent.origin}"
     if not anchor.is_file():
         raise TestbedError(f"dnssec-signzone wrote no DS set for {parent.origin}")
-    return BuiltZones(zone_files=files, trust_anchor_path=anchor, timings=timings)
+    ordered = {zone.origin.rstrip("."): files[zone.origin.rstrip(".")] for zone in [*zones, parent]}
+    return BuiltZones(zone_files=ordered, trust_anchor_path=anchor, timings=timings)

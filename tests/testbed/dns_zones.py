@@ -199,3 +199,123 @@ def default_zones(layout: Layout, tlsa_spki_sha256: str) -> list[ZoneSpec]:
         ZoneSpec(UNSIGNED_DOMAIN, records=strong, signed=False),
         ZoneSpec(SCANNER_DOMAIN, records=[f"@ A {LOOPBACK[0]}", f"@ AAAA {LOOPBACK[1]}"]),
     ]
+
+
+# --- The cases testbed: one zone (or subdomain) per discovery or DNSSEC situation -----------------
+
+#: NSEC3 (no opt-out): secure answers and NSEC3 denials, a wildcard, and an unsigned child below it.
+NSEC3_DOMAIN = "nsec3.test"
+NSEC3_ISLAND = f"island.{NSEC3_DOMAIN}"
+#: NSEC3 with opt-out, and an unsigned child that only the opt-out span accounts for.
+OPTOUT_DOMAIN = "optout.test"
+OPTOUT_CHILD = f"plain.{OPTOUT_DOMAIN}"
+#: An NSEC zone whose subdomains are discovery layouts (weighted, alias, dot, nosrv, wild).
+CASES_DOMAIN = "cases.test"
+WEIGHTED_DOMAIN = f"weighted.{CASES_DOMAIN}"
+ALIAS_DOMAIN = f"alias.{CASES_DOMAIN}"
+DOT_DOMAIN = f"dot.{CASES_DOMAIN}"
+NOSRV_DOMAIN = f"nosrv.{CASES_DOMAIN}"
+WILD_DOMAIN = f"wild.{CASES_DOMAIN}"
+WILD3_DOMAIN = f"wild.{NSEC3_DOMAIN}"
+#: Signed zones broken in one way each.
+EXPIRED_DOMAIN = "expired.test"
+NOT_YET_DOMAIN = "notyet.test"
+MISMATCH_DOMAIN = "mismatch.test"
+STRIPPED_DOMAIN = "stripped.test"
+#: An SRV target written as an address (RFC 2782 wants a host name).
+IP_LITERAL_TARGET = "127.0.0.1."
+
+
+def strip_signatures(zone: str, owner: str, rdtype: str) -> Tamper:
+    """A tamper hook that deletes the RRSIGs covering one RRset, leaving the RRset unsigned."""
+    wanted = ((owner if owner == "@" else f"{owner}.{absolute(zone)}").lower(), rdtype.upper())
+
+    def tamper(flat: str) -> str:
+        kept = [
+            line
+            for line in flat.splitlines()
+            if not (
+                len(parts := line.split(None, 5)) == 6
+                and (parts[0].lower(), parts[3], parts[4].upper()) == (wanted[0], "RRSIG", wanted[1])
+            )
+        ]
+        if len(kept) == len(flat.splitlines()):
+            raise ValueError(f"no RRSIG covering {wanted} in {zone}")
+        return "\n".join(kept) + "\n"
+
+    return tamper
+
+
+def _pair(host: str) -> list[str]:
+    return [f"{host} A {LOOPBACK[0]}", f"{host} AAAA {LOOPBACK[1]}"]
+
+
+def _cases_records(ports: XmppPorts, spki_sha256: str, wrong_hash: str, away_target: str) -> list[str]:
+    """Subdomain layouts of ``cases.test``; each SRV owner sits below its layout's name."""
+    weighted = [
+        # One priority/weight space across STARTTLS and Direct TLS (XEP-0368).
+        f"_xmpp-client._tcp.weighted SRV 0 60 {ports.c2s} b.weighted",
+        f"_xmpps-client._tcp.weighted SRV 0 10 {ports.c2s_direct} a.weighted",
+        f"_xmpps-client._tcp.weighted SRV 5 0 {ports.c2s_direct} noaddr.weighted",
+        f"_xmpp-client._tcp.weighted SRV 10 0 {ports.c2s} c.weighted",
+        f"_xmpp-client._tcp.weighted SRV 20 0 {ports.c2s} {IP_LITERAL_TARGET}",
+        f"_xmpp-server._tcp.weighted SRV 1 30 {ports.s2s} a.weighted",
+        f"_xmpp-server._tcp.weighted SRV 1 70 {ports.s2s} b.weighted",
+        *_pair("a.weighted"),
+        *_pair("b.weighted"),
+        f"c.weighted AAAA {LOOPBACK[1]}",
+        'noaddr.weighted TXT "no address here"',
+        f"_{ports.c2s_direct}._tcp.a.weighted TLSA 3 1 1 {wrong_hash}",
+    ]
+    alias = [
+        f"_xmpp-client._tcp.alias SRV 0 5 {ports.c2s} xmpp.alias",
+        "xmpp.alias CNAME real.alias",
+        *_pair("real.alias"),
+        # An alias into another zone, which is unsigned: the chain is only as strong as that.
+        f"_xmpps-client._tcp.alias SRV 0 5 {ports.c2s_direct} away.alias",
+        f"away.alias CNAME {away_target}",
+        f"_xmpp-server._tcp.alias SRV 0 5 {ports.s2s} xmpp.renamed.alias",
+        "renamed.alias DNAME moved",
+        *_pair("xmpp.moved"),
+    ]
+    dot = [
+        "_xmpp-client._tcp.dot SRV 0 0 0 .",
+        "_xmpps-client._tcp.dot SRV 0 0 0 .",
+        f"_xmpp-server._tcp.dot SRV 0 5 {ports.s2s} xmpp.dot",
+        "_xmpps-server._tcp.dot SRV 0 0 0 .",
+        *_pair("xmpp.dot"),
+    ]
+    nosrv = [*_pair("nosrv"), f"_{ports.c2s}._tcp.nosrv TLSA 3 1 1 {spki_sha256}"]
+    wild = [f"_xmpp-client._tcp.wild SRV 0 5 {ports.c2s} host.dyn", *_pair("*.dyn")]
+    return [*weighted, *alias, *dot, *nosrv, *wild]
+
+
+def case_zones(layout: Layout, tlsa_spki_sha256: str) -> list[ZoneSpec]:
+    """The zones of the cases testbed (``dns_cases``): every discovery layout and DNSSEC verdict.
+
+    Unlike :func:`default_zones` nothing here is meant to be connected to by name; SRV records
+    still point at the strong server's ports so that an end-to-end test can use them.
+    """
+    spki = tlsa_spki_sha256.upper()
+    wrong_hash = bytes(b ^ 0xFF for b in bytes.fromhex(tlsa_spki_sha256)).hex().upper()
+    strong = layout.strong
+    plain = xmpp_records("xmpp", strong)
+    past = ("-P", "-s", "20200101000000", "-e", "20200201000000")
+    future = ("-P", "-s", "+864000", "-e", "+1728000")
+    nsec3_records = [
+        *plain,
+        *tlsa_records("xmpp", [strong.c2s], spki),
+        f"_xmpp-client._tcp.wild SRV 0 5 {strong.c2s} host.dyn",
+        *_pair("*.dyn"),
+    ]
+    return [
+        ZoneSpec(NSEC3_DOMAIN, records=nsec3_records, nsec3=Nsec3(salt="-", iterations=0)),
+        ZoneSpec(NSEC3_ISLAND, records=plain, signed=False),
+        ZoneSpec(OPTOUT_DOMAIN, records=plain, nsec3=Nsec3(salt="AB12", iterations=2, opt_out=True)),
+        ZoneSpec(OPTOUT_CHILD, records=plain, signed=False),
+        ZoneSpec(CASES_DOMAIN, records=_cases_records(strong, spki, wrong_hash, f"xmpp.{OPTOUT_CHILD}.")),
+        ZoneSpec(EXPIRED_DOMAIN, records=plain, sign_args=past),
+        ZoneSpec(NOT_YET_DOMAIN, records=plain, sign_args=future),
+        ZoneSpec(MISMATCH_DOMAIN, records=plain, wrong_ds=True),
+        ZoneSpec(STRIPPED_DOMAIN, records=plain, tamper=strip_signatures(STRIPPED_DOMAIN, "_xmpp-client._tcp", "SRV")),
+    ]

@@ -1,7 +1,9 @@
 """Fixtures for the testbed's DNS: named + unbound with a signed ``test.`` tree (a pytest plugin).
 
-``dns_testbed`` is the shared, session-wide layout of :func:`default_zones`; ``dns_factory`` builds
-private named + unbound pairs from any zones, for tests that need a layout of their own.
+``dns_testbed`` is the shared, session-wide layout of :func:`default_zones`; ``dns_cases`` a second
+session-wide pair serving :func:`case_zones` (NSEC3, opt-out, expired and not-yet-valid signatures,
+DS mismatch, stripped signatures, aliases, ``.`` targets, weights, no SRV, wildcards);
+``dns_factory`` builds private named + unbound pairs from any zones, for tests that need their own.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Protocol
 import pytest
 
 from tests.testbed.dns import DnsTestbed, PortInUse, ZoneSpec, default_zones
+from tests.testbed.dns_zones import case_zones
 from tests.testbed.layout import Layout
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
@@ -54,31 +57,50 @@ def dns_testbed(testbed_root: Path, layout: Layout, dns_zones: list[ZoneSpec]) -
     log.info("DNS testbed timings (s): %s", {k: round(v, 3) for k, v in testbed.timings.items()})
 
 
+def _start(workdir: Path, zones: Sequence[ZoneSpec], ports: PortAllocator, parent: ZoneSpec | None) -> DnsTestbed:
+    # Parallel test runs share the port range, so a port found free may be taken before named
+    # binds it; fresh ports usually fix that.
+    for attempt in range(_PORT_ATTEMPTS):
+        testbed = DnsTestbed(
+            workdir / f"try{attempt}",
+            zones,
+            authoritative_port=ports.take(),
+            resolver_port=ports.take(),
+            parent=parent,
+        )
+        try:
+            testbed.start()
+        except PortInUse:
+            testbed.stop()
+            if attempt + 1 == _PORT_ATTEMPTS:
+                raise
+            continue
+        return testbed
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def dns_cases(
+    testbed_root: Path, ports: PortAllocator, layout: Layout, dns_tlsa_spki_sha256: str
+) -> Iterator[DnsTestbed]:
+    """named + unbound serving :func:`case_zones` on their own ports, for the whole session."""
+    testbed = _start(testbed_root / "dns-cases", case_zones(layout, dns_tlsa_spki_sha256), ports, None)
+    try:
+        yield testbed
+    finally:
+        testbed.stop()
+    log.info("DNS cases testbed timings (s): %s", {k: round(v, 3) for k, v in testbed.timings.items()})
+
+
 @pytest.fixture
 def dns_factory(tmp_path: Path, ports: PortAllocator) -> Iterator[DnsFactory]:
     """A builder of extra named + unbound pairs on fresh ports; all are stopped when the test ends."""
     built: list[DnsTestbed] = []
 
     def build(zones: Sequence[ZoneSpec], parent: ZoneSpec | None = None) -> DnsTestbed:
-        # Parallel test runs share the port range, so a port found free may be taken before named
-        # binds it; fresh ports usually fix that.
-        for attempt in range(_PORT_ATTEMPTS):
-            testbed = DnsTestbed(
-                tmp_path / f"dns{len(built)}",
-                zones,
-                authoritative_port=ports.take(),
-                resolver_port=ports.take(),
-                parent=parent,
-            )
-            built.append(testbed)
-            try:
-                testbed.start()
-            except PortInUse:
-                if attempt + 1 == _PORT_ATTEMPTS:
-                    raise
-                continue
-            return testbed
-        raise AssertionError("unreachable")
+        testbed = _start(tmp_path / f"dns{len(built)}", zones, ports, parent)
+        built.append(testbed)
+        return testbed
 
     yield build
     for testbed in built:
