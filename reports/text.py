@@ -1,0 +1,173 @@
+"""The report for people: grades and their reasons first, then every endpoint, then findings with fixes.
+
+Rendered with rich; readable in 80 columns, colour only when writing to a terminal.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from observatory.catalogue import catalogue
+from observatory.model import Endpoint, Finding, Grade, ScanResult, Service, Severity
+
+GRADE_STYLE = {
+    "A+": "bold green",
+    "A": "bold green",
+    "A-": "green",
+    "B": "yellow",
+    "C": "yellow",
+    "T": "bold red",
+    "D": "red",
+    "E": "red",
+    "F": "bold red",
+}
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+#: The configuration snippets shown under each finding's fix.
+SNIPPET_SERVER = "prosody"
+LABEL_WIDTH = len(SNIPPET_SERVER) + 4
+
+
+def _grade_text(grade: Grade | None) -> Text:
+    if grade is None:
+        return Text("—", style="dim")
+    text = Text(grade.letter, style=GRADE_STYLE.get(grade.letter, ""))
+    if grade.if_trusted and grade.letter == "T":
+        text.append(f" ({grade.if_trusted} if trusted)", style="dim")
+    return text
+
+
+def _service_block(name: str, service: Service) -> list[RenderableType]:
+    lines: list[RenderableType] = []
+    title = Text(f"{name}: ", style="bold")
+    title.append_text(_grade_text(service.grade))
+    scanned = sum(1 for e in service.endpoints if e.grade is not None)
+    title.append(f"   ({scanned} of {len(service.endpoints)} endpoints graded)", style="dim")
+    lines.append(title)
+    reasons = _reasons(service.endpoints)
+    lines.extend(Text(f"  • {reason}") for reason in reasons)
+    return lines
+
+
+def _reasons(endpoints: list[Endpoint]) -> list[str]:
+    seen: list[str] = []
+    for endpoint in endpoints:
+        if endpoint.grade is None:
+            continue
+        for cap in endpoint.grade.caps:
+            line = f"{cap.reason} (max {cap.grade})" if cap.finding else cap.reason
+            if line not in seen:
+                seen.append(line)
+    return seen
+
+
+def _endpoint_table(result: ScanResult) -> Table:
+    table = Table(title="Endpoints", title_justify="left", show_lines=False, expand=False, pad_edge=False)
+    table.add_column("kind")
+    table.add_column("endpoint", overflow="fold")
+    table.add_column("TLS")
+    table.add_column("grade")
+    for name in ("c2s", "s2s"):
+        service = getattr(result.services, name)
+        if service is None:
+            continue
+        for endpoint in service.endpoints:
+            where = f"{endpoint.target}:{endpoint.port} {endpoint.address}"
+            mode = "direct" if endpoint.transport.value == "directtls" else "starttls"
+            if endpoint.tls and endpoint.tls.versions:
+                versions = ", ".join(v.value.removeprefix("TLSv") for v in endpoint.tls.versions)
+            else:
+                versions = endpoint.errors[0].reason.value if endpoint.errors else "—"
+            table.add_row(f"{name} {mode}", where, versions, _grade_text(endpoint.grade))
+    return table
+
+
+def _paragraph(label: str, body: str | Text, style: str = "") -> Table:
+    """``label: body`` with the body wrapped under itself, not under the label."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=LABEL_WIDTH, no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(f"  {label}", style="dim"), body if isinstance(body, Text) else Text(body, style=style))
+    return grid
+
+
+def _findings(result: ScanResult) -> list[RenderableType]:
+    entries = catalogue()
+    # The document keeps one finding per service; people read one block per problem.
+    grouped: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        grouped.setdefault(finding.id, []).append(finding)
+    blocks: list[RenderableType] = []
+    for finding_id, findings in grouped.items():
+        entry = entries.get(finding_id)
+        severity = findings[0].severity
+        head = Text(f"[{severity.value}] ", style=SEVERITY_STYLE[severity])
+        head.append(entry.title if entry else finding_id, style="bold")
+        head.append(f"  {finding_id}", style="dim")
+        blocks.append(head)
+        where = []
+        for finding in findings:
+            service = finding.service.value if finding.service else "scan"
+            count = len(finding.endpoints)
+            where.append(f"{service} ({count} endpoint{'s' if count != 1 else ''})" if count else service)
+        blocks.append(_paragraph("where:", ", ".join(where)))
+        details = list(dict.fromkeys(detail for finding in findings for detail in finding.details))
+        for detail in details[:3]:
+            blocks.append(_paragraph("seen:", detail))
+        if entry is not None and severity is not Severity.INFO:
+            blocks.append(_paragraph("why:", entry.why))
+            blocks.append(_paragraph("fix:", entry.fix))
+            snippet = entry.snippets.get(SNIPPET_SERVER)
+            if snippet:
+                blocks.append(_paragraph(f"{SNIPPET_SERVER}:", Text(snippet, style="cyan")))
+        blocks.append(Text(""))
+    return blocks
+
+
+def render(result: ScanResult) -> Group:
+    parts: list[RenderableType] = []
+    head = Text(f"XMPP security report for {result.domain}", style="bold")
+    parts.append(head)
+    stamp = result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    parts.append(
+        Text(f"scanned {stamp} · rules {result.rules_version} · observatory {result.scanner_version}", style="dim")
+    )
+    parts.append(Text(""))
+    for name in ("c2s", "s2s"):
+        service = getattr(result.services, name)
+        if service is not None:
+            parts.extend(_service_block(name, service))
+            parts.append(Text(""))
+    if any(getattr(result.services, n) for n in ("c2s", "s2s")):
+        parts.append(_endpoint_table(result))
+        parts.append(Text(""))
+    if result.errors:
+        parts.append(Text("Could not complete:", style="bold red"))
+        parts.extend(Text(f"  • {e.phase}: {e.message}") for e in result.errors)
+        parts.append(Text(""))
+    if result.findings:
+        parts.append(Text(f"Findings ({len(result.findings)})", style="bold underline"))
+        parts.extend(_findings(result))
+    else:
+        parts.append(Text("No findings.", style="green"))
+    return Group(*parts)
+
+
+def render_text(result: ScanResult, *, width: int = 80, color: bool = False) -> str:
+    """The report as a string (for files and tests); ``color`` adds ANSI styles."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False
+    )
+    console.print(render(result))
+    # rich pads table cells to their width; trailing blanks only make diffs and logs noisier.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
