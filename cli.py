@@ -141,6 +141,29 @@ def scan(
 
 
 @cli.command()
+def checks() -> None:
+    """List every finding the scanner can report: id, severity, grade cap and title."""
+    from observatory.catalogue import catalogue
+    from observatory.grading import CAPS
+
+    for entry in catalogue().values():
+        cap = CAPS.get(entry.id, "")
+        click.echo(f"{entry.id:34} {entry.severity.value:9} {cap:2} {entry.title}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default="docs")
+def docs(folder: Path) -> None:
+    """Write the generated reference documents (grading.md, checks.md) into FOLDER (default: docs)."""
+    from reports.docs import checks_markdown, grading_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "grading.md").write_text(grading_markdown(), encoding="utf-8")
+    (folder / "checks.md").write_text(checks_markdown(), encoding="utf-8")
+    click.echo(f"wrote {folder / 'grading.md'} and {folder / 'checks.md'}")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the result document (--format json), versioned by format_version."""
     click.echo(render_schema(), nl=False)

@@ -2,7 +2,7 @@
 
 Pure and versioned: the same facts and findings always give the same grade under one
 ``RULES_VERSION``, so stored scans can be re-graded when the table changes. ``docs/grading.md`` is
-generated from the tables here (``observatory grading-doc``); a test keeps the two equal.
+generated from the tables here (``observatory docs``); a test keeps the two equal.
 """
 
 from __future__ import annotations
