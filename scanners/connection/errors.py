@@ -29,6 +29,11 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errn
 class TlsFailed(Exception):
     """The TLS handshake or a TLS record failed; the message carries OpenSSL's reason."""
 
+    def __init__(self, message: str, received: bytes = b"") -> None:
+        super().__init__(message)
+        #: The first bytes the server sent during the handshake (plaintext here means it never spoke TLS).
+        self.received = received
+
 
 class ProbeFailure(Exception):
     """A connection could not be set up; ``error`` says why, ``facts`` what was seen until then."""

@@ -22,6 +22,8 @@ from scanners.connection.prelude import Endpoint
 
 ALPN = {ServiceKind.C2S: b"xmpp-client", ServiceKind.S2S: b"xmpp-server"}
 _RECORD = 16 * 1024 + 2048
+#: How much of what the server sent during the handshake is kept for error reports.
+_KEEP = 512
 
 
 def client_context() -> SSL.Context:
@@ -44,6 +46,7 @@ class TlsStream:
         self.writer = writer
         #: The pyOpenSSL connection, for the peer chain, version, cipher and keying material.
         self.connection = connection
+        self._received = bytearray()
 
     @property
     def version(self) -> str:
@@ -66,6 +69,8 @@ class TlsStream:
     async def _fill(self) -> None:
         """Move what the server sent into OpenSSL; at EOF tell OpenSSL there is no more."""
         data = await self.reader.read(_RECORD)
+        if len(self._received) < _KEEP:
+            self._received += data[: _KEEP - len(self._received)]
         if data:
             self.connection.bio_write(data)
         else:
@@ -83,7 +88,7 @@ class TlsStream:
                 # Send our alert, if any, before reporting.
                 with contextlib.suppress(Exception):
                     await self._flush()
-                raise TlsFailed(_describe(exc)) from None
+                raise TlsFailed(_describe(exc), bytes(self._received)) from None
         await self._flush()
 
     async def read(self, max_bytes: int) -> bytes:

@@ -116,13 +116,15 @@ class StarttlsEnforcement(FactModel):
 
 
 class InjectionOutcome(StrEnum):
-    #: The injected plaintext was discarded: the restarted stream carried no answer to it.
+    #: The injected plaintext was discarded: TLS and the restarted stream carried no answer to it.
     IGNORED = "ignored"
-    #: The server answered the injected plaintext (before or after the TLS handshake).
-    PROCESSED = "processed"
+    #: The server answered the injected plaintext inside TLS (STARTTLS command injection).
+    ANSWERED_IN_TLS = "answered-in-tls"
+    #: The server answered the injected plaintext in cleartext after ``<proceed/>``, so TLS never started.
+    ANSWERED_IN_CLEARTEXT = "answered-in-cleartext"
     #: The server refused the pipelined data (stream error or closed instead of ``<proceed/>``).
     REFUSED = "refused"
-    #: The TLS handshake failed after ``<proceed/>``: the server fed the plaintext to TLS.
+    #: The TLS handshake failed after ``<proceed/>`` with no answer: the server fed the plaintext to TLS.
     TLS_FAILED = "tls-failed"
 
 

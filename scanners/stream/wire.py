@@ -7,11 +7,17 @@ so no input can change the structure of what we send.
 from __future__ import annotations
 
 import base64
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from scanners.base import ServiceKind
 from scanners.stream.features import DIALBACK_NS, SASL2_NS, SASL_NS, TLS_NS
 from scanners.stream.xml import STREAMS_NS
+
+
+def quoteattr(value: str) -> str:
+    """An attribute value in single quotes, with every character that could end or break it escaped."""
+    return "'" + escape(value, {"'": "&apos;", '"': "&quot;"}) + "'"
+
 
 CONTENT_NS = {ServiceKind.C2S: "jabber:client", ServiceKind.S2S: "jabber:server"}
 

@@ -104,6 +104,8 @@ class StreamParser:
         self._parser.CharacterDataHandler = self._text
         self._parser.StartNamespaceDeclHandler = self._namespace
         self._parser.XmlDeclHandler = self._xml_declaration
+        self._parser.CommentHandler = self._markup
+        self._parser.ProcessingInstructionHandler = self._markup
         for handler in (
             "StartDoctypeDeclHandler",
             "EntityDeclHandler",
@@ -122,6 +124,8 @@ class StreamParser:
         self._window = bytearray()
         self._window_start = 0
         self._child_start: int | None = None
+        # Set when a tag, comment or PI ended in the piece being parsed: its '>' ends that piece.
+        self._markup_done = False
         self._failed: XmlError | None = None
 
     def feed(self, data: bytes) -> list[Event]:
@@ -137,6 +141,7 @@ class StreamParser:
                 if len(self._window) > self.limits.max_element_bytes:
                     what = "stream header" if self._depth == 0 else "element"
                     raise XmlRefused(f"a {what} exceeded {self.limits.max_element_bytes} bytes")
+                self._markup_done = False
                 self._parser.Parse(piece, False)
                 if self._child_start is None:
                     self._trim_window()
@@ -149,8 +154,8 @@ class StreamParser:
         return self._events
 
     def _trim_window(self) -> None:
-        # Between elements only an unfinished tag (from its '<') can still matter.
-        keep = self._window.rfind(b"<")
+        """Between elements, keep only an unfinished tag (from its '<'); complete markup is done with."""
+        keep = -1 if self._markup_done else self._window.rfind(b"<")
         if keep > 0:
             del self._window[:keep]
             self._window_start += keep
@@ -163,6 +168,10 @@ class StreamParser:
 
     def _xml_declaration(self, version: str | None, encoding: str | None, standalone: int) -> None:
         self._declaration = True
+        self._markup_done = True
+
+    def _markup(self, *args: object) -> None:
+        self._markup_done = True
 
     def _namespace(self, prefix: str | None, uri: str) -> None:
         if self._depth == 0:
@@ -178,6 +187,7 @@ class StreamParser:
             if tag != _ROOT:
                 raise XmlMalformed(f"expected a stream header, got <{tag}>")
             self._events.append(StreamOpened(attrs, dict(self._root_namespaces), self._declaration))
+            self._markup_done = True
             return
         if self._depth == 2:
             self._builder = ET.TreeBuilder()
@@ -189,6 +199,7 @@ class StreamParser:
         self._depth -= 1
         if self._depth == 0:
             self._events.append(StreamClosed())
+            self._markup_done = True
             return
         assert self._builder is not None
         assert self._child_start is not None

@@ -26,6 +26,7 @@ HOST = "127.0.0.1"
 STREAMS_NS = "http://etherx.jabber.org/streams"
 TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
 SASL_NS = "urn:ietf:params:xml:ns:xmpp-sasl"
+SASL2_NS = "urn:xmpp:sasl:2"
 #: What the hostile scripts send at most, so a client that never stops reading still ends.
 HOSTILE_BYTES = 50 * 1024 * 1024
 #: Seconds a script waits for the client before giving up.
@@ -220,10 +221,11 @@ class XmppScript:
     def _auth_answer(self, data: bytes, secure: bool) -> str:
         if not secure:
             return self.cleartext_auth_answer
+        namespace = SASL2_NS if SASL2_NS.encode() in data else SASL_NS
         if self.scram_server_first is not None and b"SCRAM" in data:
             challenge = base64.b64encode(self.scram_server_first.encode()).decode()
-            return f"<challenge xmlns='{SASL_NS}'>{challenge}</challenge>"
-        return f"<failure xmlns='{SASL_NS}'><not-authorized/></failure>"
+            return f"<challenge xmlns='{namespace}'>{challenge}</challenge>"
+        return f"<failure xmlns='{namespace}'><not-authorized xmlns='{SASL_NS}'/></failure>"
 
 
 # --- Hostile scripts ------------------------------------------------------------------------------
