@@ -182,7 +182,8 @@ class Fetcher:
         resolve: Resolver | None = None,
     ) -> None:
         self.domain = domain.rstrip(".")  # no trailing dot in Host, SNI or certificate matching
-        self.addresses = list(addresses)
+        # Our resolver's answers, so a bad one is a caller's bug: refuse it here, not mid-scan.
+        self.addresses = [str(ipaddress.ip_address(address)) for address in addresses]
         self.ssl_context = ssl_context
         self.settings = settings
         self.allow = allow

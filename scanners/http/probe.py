@@ -16,7 +16,7 @@ from scanners.http.posh import probe_posh
 from scanners.http.transport import AddressPolicy, allow_any
 
 #: ``lookup(name) -> TXT strings`` (each record's character-strings joined); our DNS prober's.
-TxtLookup = Callable[[str], Awaitable[Sequence[str]]]
+TxtLookup = Callable[[str], Awaitable[Sequence[str | bytes]]]
 MAX_TXT_RECORDS = 50
 
 
@@ -27,7 +27,8 @@ async def xmppconnect_facts(domain: str, lookup: TxtLookup) -> XmppConnectFacts:
     except Exception as exc:  # the DNS prober's failure is a fact about this name
         error = ProbeError(phase="txt", reason=ErrorReason.DNS, message=f"{type(exc).__name__}: {exc}")
         return XmppConnectFacts(name=name, error=error)
-    return XmppConnectFacts(name=name, records=[parse_xmppconnect(text) for text in strings[:MAX_TXT_RECORDS]])
+    texts = [item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item) for item in strings]
+    return XmppConnectFacts(name=name, records=[parse_xmppconnect(text) for text in texts[:MAX_TXT_RECORDS]])
 
 
 async def probe_http(

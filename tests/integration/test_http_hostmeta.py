@@ -1,5 +1,5 @@
 """XEP-0156 discovery against the scripted web server: XRD and JRD over HTTPS and HTTP, the links
-they advertise, the CORS header, and the legacy ``_xmppconnect`` TXT record."""
+they advertise, and the CORS header."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from scanners.base import ErrorReason
 from scanners.http.facts import ConnectionMethod, HostMetaFormat
 from scanners.http.hostmeta import HOST_META, HOST_META_JSON, probe_host_meta
-from scanners.http.probe import xmppconnect_facts
 from tests.integration.http_support import fetcher
 from tests.testbed.https_server import HttpsTestServer, Route
 from tests.testbed.pki import TestPKI
@@ -93,26 +92,3 @@ async def test_one_https_redirect_is_followed(https_server: HttpsTestServer, pki
     [served] = [doc for doc in facts.documents if doc.parsed]
     assert [fetch.status for fetch in served.fetches] == [301, 200]
     assert served.links[0].href == "wss://x.test/ws"
-
-
-async def test_xmppconnect_records_come_from_the_given_lookup() -> None:
-    asked: list[str] = []
-
-    async def lookup(name: str) -> list[str]:
-        asked.append(name)
-        return ["_xmpp-client-xbosh=https://example.test/bosh", "_xmpp-client-websocket=ws://example.test/ws"]
-
-    facts = await xmppconnect_facts("example.test.", lookup)
-    assert asked == ["_xmppconnect.example.test"]
-    assert [(record.method, record.secure) for record in facts.records] == [
-        (ConnectionMethod.BOSH, True),
-        (ConnectionMethod.WEBSOCKET, False),
-    ]
-
-    async def failing(name: str) -> list[str]:
-        raise TimeoutError(f"{name}: resolver timed out")
-
-    failed = await xmppconnect_facts("example.test", failing)
-    assert failed.records == []
-    assert failed.error is not None
-    assert failed.error.reason is ErrorReason.DNS
