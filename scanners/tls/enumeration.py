@@ -1,0 +1,255 @@
+"""Versions, cipher suites per version with the server's order, and the certificate chain, by raw probes.
+
+Per version: the candidate suites are split into ClientHellos of at most ``suites_per_hello``
+(common suites first). The first hello of each version doubles as its version probe; an answer
+at another version, or a protocol_version alert, settles it with one connection. Otherwise each
+partition is walked concurrently: offer it, remove the suite the server chose, repeat until the
+server refuses. Then one or two hellos with the accepted suites in another order tell whether the
+server imposes its own order, and, only when accepted suites came from several partitions, a last
+walk over them gives that order. Every probe is one connection from the opener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum, auto
+
+from scanners.base import ErrorReason, ProbeError
+from scanners.tls import registry
+from scanners.tls.client_hello import ClientHelloSpec, client_hello, sslv2_client_hello
+from scanners.tls.facts import TlsFacts, TlsVersion
+from scanners.tls.handshake import fetch_tls13_chain
+from scanners.tls.probe import Opener, Outcome, ProbeResult, run_probe
+from scanners.tls.wire import VERSION_CODES, AlertDescription
+
+#: Versions whose chain travels in clear, best first.
+_CLEAR_CHAIN_VERSIONS = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
+
+
+@dataclass(frozen=True)
+class TlsScanOptions:
+    #: SNI; also the XMPP domain for the stream on STARTTLS (the opener's business).
+    server_name: str | None = None
+    #: ALPN protocols to offer (``xmpp-client``/``xmpp-server`` on Direct TLS, XEP-0368).
+    alpn: tuple[str, ...] = ()
+    versions: tuple[TlsVersion, ...] = tuple(TlsVersion)
+    #: Per probe, connection set-up (and STARTTLS) included.
+    probe_timeout: float = 10.0
+    #: Probes in flight at once; a connection layer's per-address limiter may allow fewer.
+    max_in_flight: int = 4
+    #: Suites per ClientHello: some servers fail on hellos offering more than 128 suites.
+    suites_per_hello: int = 128
+    #: Extra attempts when the opener fails (no TLS was tried); a refused hello is never retried.
+    connect_retries: int = 1
+    certificate_chain: bool = True
+
+
+class _Verdict(Enum):
+    ACCEPTED = auto()
+    #: Answered at another version, or refused the version outright: this version is not spoken.
+    OTHER_VERSION = auto()
+    REFUSED = auto()
+
+
+@dataclass
+class _VersionResult:
+    supported: bool = False
+    suites: Sequence[int] = ()
+    server_order: bool | None = None
+    chain: tuple[bytes, ...] | None = None
+
+
+class _Scan:
+    def __init__(self, opener: Opener, options: TlsScanOptions) -> None:
+        self.opener = opener
+        self.options = options
+        self.slots = asyncio.Semaphore(max(1, options.max_in_flight))
+        self.connections = 0
+        self.errors: list[ProbeError] = []
+        self.spoken: set[TlsVersion] = set()
+
+    def note(self, error: ProbeError) -> None:
+        if error not in self.errors:
+            self.errors.append(error)
+
+    def anomaly(self, version: TlsVersion, message: str) -> None:
+        self.note(ProbeError(phase=f"tls-enumerate {version.value}", reason=ErrorReason.PROTOCOL, message=message))
+
+    async def probe(self, hello: bytes, *, read_flight: bool = False) -> ProbeResult:
+        for _attempt in range(self.options.connect_retries + 1):
+            async with self.slots:
+                self.connections += 1
+                result = await run_probe(
+                    self.opener, hello, time_limit=self.options.probe_timeout, read_flight=read_flight
+                )
+            if result.outcome is not Outcome.CONNECT_FAILED:
+                break
+        if result.error is not None and result.outcome is not Outcome.SERVER_HELLO:
+            self.note(result.error)
+        return result
+
+    def hello(self, version: TlsVersion, codes: Sequence[int]) -> bytes:
+        if version == TlsVersion.SSL2:
+            return sslv2_client_hello(codes)
+        spec = ClientHelloSpec(version, codes, server_name=self.options.server_name, alpn=self.options.alpn)
+        return client_hello(spec)
+
+    def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[_Verdict, int]:
+        hello = result.server_hello
+        if hello is None:
+            if result.alert is not None and result.alert.description == AlertDescription.PROTOCOL_VERSION:
+                return _Verdict.OTHER_VERSION, 0
+            return _Verdict.REFUSED, 0
+        if hello.version != VERSION_CODES[version]:
+            return _Verdict.OTHER_VERSION, 0
+        self.spoken.add(version)
+        if hello.cipher_suite not in offered:
+            chosen = registry.suite_name(hello.cipher_suite)
+            self.anomaly(version, f"the server chose {chosen}, which was not offered")
+            return _Verdict.REFUSED, 0
+        return _Verdict.ACCEPTED, hello.cipher_suite
+
+    async def pick(self, version: TlsVersion, codes: Sequence[int]) -> int | None:
+        verdict, code = self.interpret(await self.probe(self.hello(version, codes)), version, codes)
+        return code if verdict is _Verdict.ACCEPTED else None
+
+    async def walk(
+        self, version: TlsVersion, part: Sequence[int], chosen: Sequence[int] = (), *, all_accepted: bool = False
+    ) -> list[int]:
+        """Offer ``part``, remove the server's choice, repeat until it refuses; the choices in order.
+
+        With ``all_accepted`` (every suite of ``part`` is known to be accepted) the last one needs no probe.
+        """
+        picks = list(chosen)
+        remaining = [code for code in part if code not in picks]
+        while remaining:
+            if all_accepted and len(remaining) == 1:
+                return picks + remaining
+            code = await self.pick(version, remaining)
+            if code is None:
+                break
+            picks.append(code)
+            remaining.remove(code)
+        return picks
+
+    async def version(self, version: TlsVersion) -> _VersionResult:
+        codes = [suite.code for suite in registry.candidates(version)]
+        size = max(1, self.options.suites_per_hello)
+        parts = [codes[start : start + size] for start in range(0, len(codes), size)]
+        want_chain = self.options.certificate_chain and version in _CLEAR_CHAIN_VERSIONS
+        first = await self.probe(self.hello(version, parts[0]), read_flight=want_chain)
+        verdict, code = self.interpret(first, version, parts[0])
+        if verdict is _Verdict.OTHER_VERSION:
+            return _VersionResult()
+        head = self.walk(version, parts[0], [code]) if verdict is _Verdict.ACCEPTED else _nothing()
+        sequences = await asyncio.gather(head, *(self.walk(version, part) for part in parts[1:]))
+        suites, server_order = await self.order(version, sequences)
+        chain = first.certificates if verdict is _Verdict.ACCEPTED else None
+        return _VersionResult(version in self.spoken, suites, server_order, chain)
+
+    async def order(self, version: TlsVersion, sequences: Sequence[list[int]]) -> tuple[list[int], bool | None]:
+        """The accepted suites in the server's order if it imposes one, and whether it does."""
+        accepted = [code for sequence in sequences for code in sequence]
+        if len(accepted) < 2:
+            return accepted, None
+        # Under server order the top suite is the first pick of some partition (a "head"); leading
+        # the re-offer with a non-head tells client order from server order in one connection.
+        heads = {sequence[0] for sequence in sequences if sequence}
+        backwards = list(reversed(accepted))
+        lead = next((c for c in backwards if c not in heads and not _chacha(c)), None)
+        lead = lead or next((c for c in backwards if c not in heads), backwards[0])
+        # ChaCha20 last: servers that prioritise it when the client does would fake a client order.
+        rest = [c for c in backwards if c != lead]
+        offer = [lead, *(c for c in rest if not _chacha(c)), *(c for c in rest if _chacha(c))]
+        top = await self.pick(version, offer)
+        if top is None:
+            self.anomaly(version, "the server refused suites it had accepted one by one")
+            return accepted, None
+        if top == lead:
+            if lead not in heads:
+                return accepted, False
+            again = await self.pick(version, [*offer[1:], lead])
+            if again != top:
+                return accepted, False
+        filled = [sequence for sequence in sequences if sequence]
+        if len(filled) == 1 and filled[0][0] == top:
+            return filled[0], True
+        ordered = await self.walk(version, accepted, [top], all_accepted=True)
+        return ordered + [code for code in accepted if code not in ordered], True
+
+    async def sslv2(self) -> _VersionResult:
+        kinds = [suite.code for suite in registry.candidates(TlsVersion.SSL2)]
+        result = await self.probe(self.hello(TlsVersion.SSL2, kinds))
+        hello = result.sslv2
+        if hello is None:
+            return _VersionResult()
+        chain = (hello.certificate,) if hello.certificate_type == 1 and hello.certificate else None
+        return _VersionResult(True, list(hello.cipher_kinds), None, chain)
+
+
+async def _nothing() -> list[int]:
+    return []
+
+
+def _chacha(code: int) -> bool:
+    suite = registry.by_code(code)
+    return suite is not None and suite.cipher == "CHACHA20_POLY1305"
+
+
+async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> TlsFacts:
+    """Enumerate one endpoint. ``opener`` returns a fresh connection positioned where TLS starts."""
+    options = options or TlsScanOptions()
+    started = time.monotonic()
+    scan = _Scan(opener, options)
+    versions = [version for version in TlsVersion if version in options.versions]
+    jobs = [scan.sslv2() if version == TlsVersion.SSL2 else scan.version(version) for version in versions]
+    results = dict(zip(versions, await asyncio.gather(*jobs), strict=True))
+    supported = [version for version in versions if results[version].supported]
+    chain, chain_version = await _certificate_chain(scan, results, supported)
+    return TlsFacts(
+        versions=supported,
+        cipher_suites={
+            version: registry.names(results[version].suites, sslv2=version == TlsVersion.SSL2) for version in supported
+        },
+        server_order={version: order for version in supported if (order := results[version].server_order) is not None},
+        certificate_chain=list(chain),
+        certificate_chain_version=chain_version,
+        connections=scan.connections,
+        duration_seconds=round(time.monotonic() - started, 3),
+        errors=scan.errors,
+    )
+
+
+async def _certificate_chain(
+    scan: _Scan, results: dict[TlsVersion, _VersionResult], supported: list[TlsVersion]
+) -> tuple[Sequence[bytes], TlsVersion | None]:
+    if not scan.options.certificate_chain:
+        return (), None
+    for version in _CLEAR_CHAIN_VERSIONS:
+        if version not in supported:
+            continue
+        chain = results[version].chain
+        if chain is None and results[version].suites:
+            # The version's first hello was refused (its suites sit in a later partition): ask again.
+            flight = await scan.probe(scan.hello(version, results[version].suites), read_flight=True)
+            chain = flight.certificates
+        if chain:
+            return chain, version
+    if TlsVersion.TLS13 in supported:
+        scan.connections += 1
+        fetched = await fetch_tls13_chain(
+            scan.opener,
+            server_name=scan.options.server_name,
+            alpn=scan.options.alpn,
+            time_limit=scan.options.probe_timeout,
+        )
+        if isinstance(fetched, ProbeError):
+            scan.note(fetched)
+            return (), None
+        return fetched, TlsVersion.TLS13
+    if TlsVersion.SSL2 in supported and results[TlsVersion.SSL2].chain:
+        return results[TlsVersion.SSL2].chain or (), TlsVersion.SSL2
+    return (), None

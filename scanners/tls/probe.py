@@ -1,0 +1,173 @@
+"""One raw probe: open a connection, write a ClientHello, read the server's first flight, close.
+
+The connection comes from an *opener*: an async callable returning ``(reader, writer)`` positioned
+where TLS starts (after XMPP STARTTLS's ``<proceed/>``, or at once for Direct TLS), so this module
+knows nothing about XMPP. Every read is bounded in size (by the parser) and in time (by a deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from enum import StrEnum
+
+from scanners.base import ErrorReason, ProbeError
+from scanners.connection import classify
+from scanners.tls.parser import (
+    Alert,
+    Certificate,
+    CertificateStatus,
+    EncryptedRecord,
+    FlightParser,
+    ServerHello,
+    ServerHelloDone,
+    ServerKeyExchange,
+    Sslv2Error,
+    Sslv2ServerHello,
+    TlsParseError,
+)
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+#: Opens one connection positioned where TLS starts; leaving the block closes it (and frees any
+#: limiter slot the connection layer holds for it).
+Opener = Callable[[], AbstractAsyncContextManager[Streams]]
+
+_READ_CHUNK = 16384
+
+
+class Outcome(StrEnum):
+    SERVER_HELLO = "server-hello"
+    ALERT = "alert"
+    CLOSED = "closed"
+    SSLV2_HELLO = "sslv2-hello"
+    SSLV2_ERROR = "sslv2-error"
+    TIMEOUT = "timeout"
+    #: The opener failed: no TLS was attempted (refused, STARTTLS refused, timeout before TLS …).
+    CONNECT_FAILED = "connect-failed"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    outcome: Outcome
+    server_hello: ServerHello | None = None
+    alert: Alert | None = None
+    certificates: tuple[bytes, ...] | None = None
+    server_key_exchange: bytes | None = None
+    ocsp_response: bytes | None = None
+    sslv2: Sslv2ServerHello | None = None
+    sslv2_error: int | None = None
+    error: ProbeError | None = None
+
+
+async def enter_connection(stack: AsyncExitStack, opener: Opener, time_limit: float) -> Streams | ProbeError:
+    """Open a connection inside ``stack`` within ``time_limit``; a failure is returned as a fact."""
+    try:
+        async with asyncio.timeout(time_limit):
+            return await stack.enter_async_context(opener())
+    except Exception as exc:  # any opener failure is a fact about the endpoint, never a crash
+        return classify(exc, "tls-connect")
+
+
+async def run_probe(opener: Opener, hello: bytes, *, time_limit: float, read_flight: bool = False) -> ProbeResult:
+    """Send ``hello`` on a fresh connection and report what came back within ``time_limit`` seconds.
+
+    With ``read_flight`` a TLS ≤ 1.2 reply is read up to ServerHelloDone (certificate chain, key
+    exchange, OCSP staple); otherwise the connection is closed as soon as the ServerHello is in.
+    """
+    deadline = time.monotonic() + time_limit
+    async with AsyncExitStack() as stack:
+        opened = await enter_connection(stack, opener, time_limit)
+        if isinstance(opened, ProbeError):
+            return ProbeResult(Outcome.CONNECT_FAILED, error=opened)
+        reader, writer = opened
+        writer.write(hello)
+        return await _read_reply(reader, writer, deadline, read_flight)
+
+
+async def _read_reply(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float, read_flight: bool
+) -> ProbeResult:
+    parser = FlightParser()
+    state = _Flight()
+    try:
+        await writer.drain()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            data = await asyncio.wait_for(reader.read(_READ_CHUNK), remaining)
+            if not data:
+                return _result(Outcome.CLOSED, state)
+            for event in parser.feed(data):
+                finished = _absorb(event, state, read_flight)
+                if finished is not None:
+                    return _result(finished, state)
+    except TimeoutError:
+        outcome = Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.TIMEOUT
+        error = ProbeError(phase="tls-read", reason=ErrorReason.TIMEOUT, message="no complete reply in time")
+        return _result(outcome, state, error)
+    except TlsParseError as exc:
+        error = ProbeError(phase="tls-read", reason=ErrorReason.HOSTILE_INPUT, message=str(exc))
+        return _result(Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.MALFORMED, state, error)
+    except (ConnectionError, OSError) as exc:
+        return _result(Outcome.CLOSED, state, ProbeError(phase="tls-read", reason=ErrorReason.TLS, message=str(exc)))
+
+
+@dataclass
+class _Flight:
+    server_hello: ServerHello | None = None
+    alert: Alert | None = None
+    certificates: tuple[bytes, ...] | None = None
+    server_key_exchange: bytes | None = None
+    ocsp_response: bytes | None = None
+    sslv2: Sslv2ServerHello | None = None
+    sslv2_error: int | None = None
+
+
+def _absorb(event: object, state: _Flight, read_flight: bool) -> Outcome | None:
+    """Record ``event``; return the outcome once nothing more is needed from this connection."""
+    match event:
+        case ServerHello():
+            state.server_hello = event
+            more = read_flight and event.version <= 0x0303 and not event.is_hello_retry_request
+            return None if more else Outcome.SERVER_HELLO
+        case Alert() if not event.fatal and state.server_hello is None:
+            return None  # a warning (e.g. unrecognized_name) before the ServerHello: keep reading
+        case Alert():
+            state.alert = event
+            return Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.ALERT
+        case Certificate():
+            state.certificates = event.chain
+        case ServerKeyExchange():
+            state.server_key_exchange = event.body
+        case CertificateStatus():
+            state.ocsp_response = event.response
+        case ServerHelloDone() | EncryptedRecord():
+            return Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.MALFORMED
+        case Sslv2ServerHello():
+            state.sslv2 = event
+            return Outcome.SSLV2_HELLO
+        case Sslv2Error():
+            state.sslv2_error = event.code
+            return Outcome.SSLV2_ERROR
+    return None
+
+
+def _result(outcome: Outcome, state: _Flight, error: ProbeError | None = None) -> ProbeResult:
+    if outcome is Outcome.CLOSED and state.server_hello is not None:
+        outcome = Outcome.SERVER_HELLO
+    return ProbeResult(
+        outcome=outcome,
+        server_hello=state.server_hello,
+        alert=state.alert,
+        certificates=state.certificates,
+        server_key_exchange=state.server_key_exchange,
+        ocsp_response=state.ocsp_response,
+        sslv2=state.sslv2,
+        sslv2_error=state.sslv2_error,
+        error=error,
+    )
