@@ -68,6 +68,11 @@ def analyse_chain(
     )
 
 
+def cache_info() -> functools._CacheInfo:
+    """Hits and misses of the per-chain cache (for measurements and tests)."""
+    return _analyse.cache_info()
+
+
 def clear_caches() -> None:
     """Forget every parsed certificate, chain and root set (for measurements and long-lived workers)."""
     _analyse.cache_clear()

@@ -131,8 +131,10 @@ def signed_by_key(cert: x509.Certificate, key: object) -> bool:
         signature, tbs = cert.signature, cert.tbs_certificate_bytes
         parameters = cert.signature_algorithm_parameters
         algorithm = cert.signature_hash_algorithm
-        if isinstance(key, rsa.RSAPublicKey) and isinstance(parameters, padding.PKCS1v15 | padding.PSS):
-            key.verify(signature, tbs, parameters, algorithm)
+        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
+            # cryptography gives no parameters for md5WithRSAEncryption; PKCS#1 v1.5 is what it means.
+            rsa_padding = parameters if isinstance(parameters, padding.PKCS1v15 | padding.PSS) else padding.PKCS1v15()
+            key.verify(signature, tbs, rsa_padding, algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(parameters, ec.ECDSA):
             key.verify(signature, tbs, parameters)
         elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
