@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from scanners.base import FactModel, ProbeError
+from scanners.base import ErrorReason, FactModel, ProbeError
 from scanners.http.facts import HttpFetch, PoshDocument, PoshFacts, PoshFingerprint, PoshService
 
 #: Hash function textual names (IANA) we check → hashlib names. RFC 7711 requires sha-256.
@@ -125,7 +125,10 @@ def _documents(posh: PoshFacts) -> list[tuple[PoshDocument, HttpFetch]]:
     what = f"the referenced {document.url}"
     problem = _last(posh.reference_errors)
     if not posh.reference_fetches:
-        raise _Verdict(PoshStatus.INVALID, f"{what}: {problem or 'not requested'}")
+        # Not requested: refused as a reference (invalid), or we could not reach its host (unavailable).
+        unusable = not posh.reference_errors or posh.reference_errors[-1].reason is ErrorReason.PROTOCOL
+        status = PoshStatus.INVALID if unusable else PoshStatus.UNAVAILABLE
+        raise _Verdict(status, f"{what}: {problem or 'not requested'}")
     target = _retrieved(posh.reference_fetches, posh.reference_document, what, PoshStatus.INVALID, problem)
     if not target.fingerprints:
         raise _Verdict(PoshStatus.INVALID, f"{what}: {problem or 'no fingerprints'}")

@@ -258,7 +258,7 @@ class Fetcher:
         except Exception as exc:  # a hostile server must give a fact, whatever breaks
             failures = backend.failures[failures_before:]
             # When every address failed, the last failure is re-raised: it is listed already.
-            if not (failures and exc.__cause__ is failures[-1].error):
+            if not (failures and failures[-1].error in (exc, exc.__cause__)):
                 problem = classify(exc)
         errors = [_failure_error(failure) for failure in backend.failures[failures_before:]]
         if problem is not None:

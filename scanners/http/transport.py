@@ -81,11 +81,13 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         candidates = self.addresses.get(normalise_host(host))
         if not candidates:
             raise AddressRefused(f"no address of ours for {host} (the system resolver is never asked)")
-        allowed = [address for address in candidates if self.allow(address)]
-        if not allowed:
-            raise AddressRefused(f"the address policy refuses every address of {host}: {', '.join(candidates)}")
         last: Exception | None = None
-        for address in allowed:
+        for address in candidates:
+            # Asked here, immediately before this address is connected to, whatever came earlier.
+            if not self.allow(address):
+                last = AddressRefused("refused by the address policy")
+                self.failures.append(ConnectFailure(address, last))
+                continue
             try:
                 return await self._inner.connect_tcp(
                     address, port, timeout=timeout, local_address=local_address, socket_options=socket_options

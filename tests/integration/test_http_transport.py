@@ -43,11 +43,16 @@ async def test_an_unreachable_address_is_recorded_and_the_next_one_used(
 async def test_the_address_policy_is_checked_before_connecting(https_server: HttpsTestServer, pki: TestPKI) -> None:
     https_server.serve({PATH: Route(body=b"x")})
     partly = fetcher(https_server, pki, ["127.0.0.1", "::1"], allow=lambda address: address != "127.0.0.1")
-    assert (await get_final(partly, https_server.url(PATH))).address == "::1"
+    fetch = await get_final(partly, https_server.url(PATH))
+    assert fetch.address == "::1"
+    assert [error.message for error in fetch.errors] == ["127.0.0.1: refused by the address policy"]
     refusing = fetcher(https_server, pki, ["127.0.0.1", "::1"], allow=lambda address: False)
     fetch = await get_final(refusing, https_server.url(PATH))
     assert fetch.status is None
-    assert [error.reason for error in fetch.errors] == [ErrorReason.POLICY]
+    assert [(error.reason, error.message) for error in fetch.errors] == [
+        (ErrorReason.POLICY, "127.0.0.1: refused by the address policy"),
+        (ErrorReason.POLICY, "::1: refused by the address policy"),
+    ]
     assert [seen.local_address for seen in https_server.requests] == ["::1"]
 
 
@@ -104,7 +109,9 @@ async def test_redirects_never_go_down_to_http_nor_to_unresolved_hosts(
     assert https_server.requests[-1].sni == f"xmpp.{DOMAIN}"
     only_v4 = fetcher(https_server, pki, resolve_table=table, allow=lambda address: address == "127.0.0.1")
     final = await get_final(only_v4, https_server.url("/away"), redirects=1)
-    assert [error.reason for error in final.errors] == [ErrorReason.POLICY]
+    assert [(error.reason, error.message) for error in final.errors] == [
+        (ErrorReason.POLICY, "::1: refused by the address policy")
+    ]
 
 
 async def test_a_long_body_is_read_whole_and_kept_short(https_server: HttpsTestServer, pki: TestPKI) -> None:

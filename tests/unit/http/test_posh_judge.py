@@ -95,6 +95,9 @@ def test_reference_problems_are_invalid() -> None:
     refused = ProbeError(phase="reference", reason=ErrorReason.PROTOCOL, message="not an https URL")
     judgment = judge_posh(base.model_copy(update={"reference_errors": [refused]}), [LEAF])
     assert (judgment.status, judgment.reason) == (PoshStatus.INVALID, "the referenced http://x.test/: not an https URL")
+    unresolved = ProbeError(phase="redirect", reason=ErrorReason.POLICY, message="no resolver was given")
+    judgment = judge_posh(base.model_copy(update={"reference_errors": [unresolved]}), [LEAF])
+    assert judgment.status is PoshStatus.UNAVAILABLE
     missing = base.model_copy(update={"reference_fetches": [ok(REFERENCE, status=404)]})
     assert judge_posh(missing, [LEAF]).status is PoshStatus.INVALID
     chained = base.model_copy(
