@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import dns.asyncquery
 import dns.exception
@@ -41,6 +42,12 @@ class Reply:
     @property
     def rcode(self) -> int | None:
         return self.message.rcode() if self.message is not None else None
+
+
+class Querier(Protocol):
+    """What the validator needs from a client: one reply per question."""
+
+    async def query(self, name: dns.name.Name, rdtype: int) -> Reply: ...
 
 
 @dataclass

@@ -33,7 +33,7 @@ import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
-from scanners.dns.client import DnsClient
+from scanners.dns.client import Querier
 from scanners.dns.denial import Outcome, Proof
 from scanners.dns.facts import DnssecState
 from scanners.dns.proofs import check_denial
@@ -97,7 +97,7 @@ def _find(section: list[dns.rrset.RRset], name: dns.name.Name, rdtype: int) -> d
 class Validator:
     """Validates lookups for one scan; zone keys and delegations are cached for its lifetime."""
 
-    def __init__(self, client: DnsClient, anchors: TrustAnchors, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: Querier, anchors: TrustAnchors, *, now: Callable[[], float] = time.time) -> None:
         self.client = client
         self.anchors = anchors
         self._now = now
