@@ -73,11 +73,12 @@ def cache_info() -> functools._CacheInfo:
     return _analyse.cache_info()
 
 
-def clear_caches() -> None:
-    """Forget every parsed certificate, chain and root set (for measurements and long-lived workers)."""
+def clear_caches(*, keep_roots: bool = False) -> None:
+    """Forget every parsed certificate and chain, and the root sets unless ``keep_roots``."""
     _analyse.cache_clear()
     parse.clear_cache()
-    roots.clear_cache()
+    if not keep_roots:
+        roots.clear_cache()
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

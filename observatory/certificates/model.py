@@ -121,7 +121,7 @@ class TrustProblemCode(StrEnum):
     SELF_SIGNED = "self-signed"
     #: An issuer was neither sent nor a trusted root.
     INCOMPLETE_CHAIN = "incomplete-chain"
-    #: The chain ends at a root that is not trusted.
+    #: The chain ends at a root that is not trusted, or at a CA whose issuer is neither sent nor trusted.
     UNKNOWN_ROOT = "unknown-root"
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"

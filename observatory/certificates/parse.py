@@ -100,12 +100,14 @@ def parse_chain(chain_der: list[bytes] | tuple[bytes, ...]) -> tuple[list[Parsed
 
 def clear_cache() -> None:
     _parse_der.cache_clear()
+    is_self_signed.cache_clear()
 
 
 def spki_of(cert: x509.Certificate) -> bytes:
     return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+@functools.lru_cache(maxsize=2048)
 def is_self_signed(cert: x509.Certificate) -> bool:
     return cert.subject == cert.issuer and directly_issued_by(cert, cert)
 

@@ -38,7 +38,7 @@ from observatory.certificates.parse import ParsedCertificate, directly_issued_by
 from observatory.certificates.roots import TrustRoots
 
 #: Signature checks the diagnostic search may spend; plenty for any real chain, a bound for hostile ones.
-_SEARCH_BUDGET = 200
+_SEARCH_BUDGET = 64
 _MIN_RSA_BITS = 2048
 _WEAK_HASHES = {"md5", "sha1"}
 
