@@ -44,6 +44,8 @@ class TlsScanOptions:
     suites_per_hello: int = 128
     #: Extra attempts when the opener fails (no TLS was tried); a refused hello is never retried.
     connect_retries: int = 1
+    #: After this many failed connections in a row the endpoint is taken as unreachable: no more probes.
+    max_connect_failures: int = 3
     certificate_chain: bool = True
 
 
@@ -52,6 +54,8 @@ class _Verdict(Enum):
     #: Answered at another version, or refused the version outright: this version is not spoken.
     OTHER_VERSION = auto()
     REFUSED = auto()
+    #: No connection could be made: nothing is known about this version.
+    UNREACHABLE = auto()
 
 
 @dataclass
@@ -70,6 +74,7 @@ class _Scan:
         self.connections = 0
         self.errors: list[ProbeError] = []
         self.spoken: set[TlsVersion] = set()
+        self.failures_in_a_row = 0
 
     def note(self, error: ProbeError) -> None:
         if error not in self.errors:
@@ -79,14 +84,19 @@ class _Scan:
         self.note(ProbeError(phase=f"tls-enumerate {version.value}", reason=ErrorReason.PROTOCOL, message=message))
 
     async def probe(self, hello: bytes, *, read_flight: bool = False) -> ProbeResult:
+        result = ProbeResult(Outcome.CONNECT_FAILED)
         for _attempt in range(self.options.connect_retries + 1):
             async with self.slots:
+                if self.failures_in_a_row >= self.options.max_connect_failures:
+                    return result  # the endpoint stopped accepting connections: stop knocking
                 self.connections += 1
                 result = await run_probe(
                     self.opener, hello, time_limit=self.options.probe_timeout, read_flight=read_flight
                 )
             if result.outcome is not Outcome.CONNECT_FAILED:
+                self.failures_in_a_row = 0
                 break
+            self.failures_in_a_row += 1
         if result.error is not None and result.outcome is not Outcome.SERVER_HELLO:
             self.note(result.error)
         return result
@@ -99,6 +109,8 @@ class _Scan:
 
     def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[_Verdict, int]:
         hello = result.server_hello
+        if result.outcome is Outcome.CONNECT_FAILED:
+            return _Verdict.UNREACHABLE, 0
         if hello is None:
             if result.alert is not None and result.alert.description == AlertDescription.PROTOCOL_VERSION:
                 return _Verdict.OTHER_VERSION, 0
@@ -142,7 +154,7 @@ class _Scan:
         want_chain = self.options.certificate_chain and version in _CLEAR_CHAIN_VERSIONS
         first = await self.probe(self.hello(version, parts[0]), read_flight=want_chain)
         verdict, code = self.interpret(first, version, parts[0])
-        if verdict is _Verdict.OTHER_VERSION:
+        if verdict in (_Verdict.OTHER_VERSION, _Verdict.UNREACHABLE):
             return _VersionResult()
         head = self.walk(version, parts[0], [code]) if verdict is _Verdict.ACCEPTED else _nothing()
         sequences = await asyncio.gather(head, *(self.walk(version, part) for part in parts[1:]))

@@ -31,6 +31,10 @@ class TlsParseError(ValueError):
     """The server's bytes are not well-formed TLS (or SSL 2.0); the message says where."""
 
 
+class TlsBoundExceeded(TlsParseError):
+    """Well-formed or not, the reply exceeds a bound (size, count) no honest server reaches."""
+
+
 @dataclass(frozen=True)
 class ServerHello:
     legacy_version: int
@@ -172,6 +176,8 @@ def parse_server_hello(body: bytes) -> ServerHello:
                 extensions.append((kind, block.vector(2)))
         if reader.remaining():
             raise TlsParseError(f"{reader.remaining()} bytes after the ServerHello extensions")
+    except TlsParseError:
+        raise
     except ValueError as exc:
         raise TlsParseError(f"malformed ServerHello: {exc}") from exc
     return ServerHello(legacy_version, random, session_id, cipher_suite, compression, tuple(extensions))
@@ -189,10 +195,12 @@ def parse_certificate(body: bytes, *, tls13: bool = False) -> Certificate:
         chain: list[bytes] = []
         while entries.remaining():
             if len(chain) == MAX_CERTIFICATES:
-                raise TlsParseError(f"more than {MAX_CERTIFICATES} certificates")
+                raise TlsBoundExceeded(f"more than {MAX_CERTIFICATES} certificates")
             chain.append(entries.vector(3))
             if tls13:
                 entries.vector(2)
+    except TlsParseError:
+        raise
     except ValueError as exc:
         raise TlsParseError(f"malformed Certificate: {exc}") from exc
     return Certificate(tuple(chain))
@@ -205,6 +213,8 @@ def parse_certificate_status(body: bytes) -> CertificateStatus:
         response = reader.vector(3)
         if reader.remaining():
             raise TlsParseError("bytes after the OCSP response")
+    except TlsParseError:
+        raise
     except ValueError as exc:
         raise TlsParseError(f"malformed CertificateStatus: {exc}") from exc
     return CertificateStatus(status_type, response)
@@ -228,6 +238,8 @@ def parse_sslv2_message(body: bytes) -> Sslv2ServerHello | Sslv2Error:
         specs = Reader(reader.take(specs_length))
         kinds = tuple(specs.uint(3) for _ in range(specs_length // 3))
         connection_id = reader.take(connection_id_length)
+    except TlsParseError:
+        raise
     except ValueError as exc:
         raise TlsParseError(f"malformed SSL 2.0 SERVER-HELLO: {exc}") from exc
     return Sslv2ServerHello(session_id_hit, certificate_type, version, certificate, kinds, connection_id)
@@ -249,7 +261,7 @@ class FlightParser:
     def feed(self, data: bytes) -> list[Event]:
         self._total += len(data)
         if self._total > self.max_bytes:
-            raise TlsParseError(f"the server sent more than {self.max_bytes} bytes before its flight ended")
+            raise TlsBoundExceeded(f"the server sent more than {self.max_bytes} bytes before its flight ended")
         if self._done:
             return []
         self._buffer += data
@@ -282,7 +294,7 @@ class FlightParser:
             if major != 3:
                 raise TlsParseError(f"record version {major}.{self._buffer[2]} is not SSL 3.0 or TLS")
             if length > MAX_RECORD_LENGTH:
-                raise TlsParseError(f"record of {length} bytes exceeds the TLS maximum")
+                raise TlsBoundExceeded(f"record of {length} bytes exceeds the TLS maximum")
             if len(self._buffer) < 5 + length:
                 break
             fragment = bytes(self._buffer[5 : 5 + length])
@@ -315,7 +327,7 @@ class FlightParser:
             msg_type = self._handshake[0]
             length = int.from_bytes(self._handshake[1:4], "big")
             if length > MAX_HANDSHAKE_MESSAGE:
-                raise TlsParseError(f"handshake message of {length} bytes")
+                raise TlsBoundExceeded(f"handshake message of {length} bytes")
             if len(self._handshake) < 4 + length:
                 break
             body = bytes(self._handshake[4 : 4 + length])
@@ -388,6 +400,8 @@ def parse_server_key_exchange(body: bytes, kx: str, *, tls12: bool, signed: bool
             params = dataclasses.replace(params, signature_algorithm=algorithm, signature=reader.vector(2))
         if reader.remaining():
             raise TlsParseError(f"{reader.remaining()} bytes after the ServerKeyExchange parameters")
+    except TlsParseError:
+        raise
     except ValueError as exc:
         raise TlsParseError(f"malformed ServerKeyExchange: {exc}") from exc
     return params

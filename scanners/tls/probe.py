@@ -27,6 +27,7 @@ from scanners.tls.parser import (
     ServerKeyExchange,
     Sslv2Error,
     Sslv2ServerHello,
+    TlsBoundExceeded,
     TlsParseError,
 )
 
@@ -111,7 +112,8 @@ async def _read_reply(
         error = ProbeError(phase="tls-read", reason=ErrorReason.TIMEOUT, message="no complete reply in time")
         return _result(outcome, state, error)
     except TlsParseError as exc:
-        error = ProbeError(phase="tls-read", reason=ErrorReason.HOSTILE_INPUT, message=str(exc))
+        reason = ErrorReason.HOSTILE_INPUT if isinstance(exc, TlsBoundExceeded) else ErrorReason.PROTOCOL
+        error = ProbeError(phase="tls-read", reason=reason, message=str(exc))
         return _result(Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.MALFORMED, state, error)
     except (ConnectionError, OSError) as exc:
         return _result(Outcome.CLOSED, state, ProbeError(phase="tls-read", reason=ErrorReason.TLS, message=str(exc)))

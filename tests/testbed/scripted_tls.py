@@ -208,6 +208,8 @@ class PeerPolicy:
     #: Bugs on purpose: choose this suite whatever was offered; reply with these bytes instead of TLS.
     always_choose: int | None = None
     raw_reply: bytes | None = None
+    #: Never answer: read the hello and wait for the client to give up.
+    silent: bool = False
 
 
 class ScriptedTlsServer:
@@ -219,6 +221,8 @@ class ScriptedTlsServer:
         self.port = port
         self.hellos: list[ClientHelloSeen] = []
         self.connections = 0
+        self.open_now = 0
+        self.most_open = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -241,6 +245,8 @@ class ScriptedTlsServer:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
         try:
             data = b""
             while True:
@@ -252,6 +258,9 @@ class ScriptedTlsServer:
                     hello = decode_client_hello(data)
                     break
             self.hellos.append(hello)
+            if self.policy.silent:
+                await reader.read(65536)
+                return
             reply = self.reply(hello)
             if reply:
                 writer.write(reply)
@@ -260,6 +269,7 @@ class ScriptedTlsServer:
         except (TimeoutError, ConnectionError):
             pass
         finally:
+            self.open_now -= 1
             writer.close()
             self._tasks.discard(task)
 

@@ -748,7 +748,8 @@ def build() -> list[dict[str, object]]:
 
 def main() -> None:
     entries = build()
-    OUTPUT.write_text(json.dumps(entries, indent=1) + "\n")
+    # One suite per line: small, and a regeneration shows up as a readable diff.
+    OUTPUT.write_text("[\n" + ",\n".join(json.dumps(entry) for entry in entries) + "\n]\n")
     sys.stdout.write(f"wrote {len(entries)} cipher suites to {OUTPUT}\n")
 
 

@@ -22,6 +22,7 @@ from scanners.tls.parser import (
     ServerKeyExchange,
     Sslv2Error,
     Sslv2ServerHello,
+    TlsBoundExceeded,
     TlsParseError,
     parse_certificate,
     parse_server_hello,
@@ -157,7 +158,8 @@ def test_key_exchange_parameters() -> None:
         (record(22, b"\x02\x10\x00\x00"), "handshake message of"),
         (record(22, handshake(2, b"\x03\x03short")), "malformed ServerHello"),
         (record(22, handshake(14, b"x")), "ServerHelloDone with a body"),
-        (record(22, handshake(11, b"\x00\x00\x05\x00\x00\x09abc")), "malformed Certificate"),
+        (record(22, handshake(11, b"\x00\x00\x06\x00\x00\x09abc")), "malformed Certificate"),
+        (record(22, handshake(11, b"\x00\x00\x05\x00\x00\x09abc")), "after the certificate list"),
         (bytes([0x80, 3, 7, 0, 0]), "SSL 2.0 message type"),
     ],
 )
@@ -169,13 +171,13 @@ def test_malformed_replies_raise_the_parse_error(data: bytes, message: str) -> N
 def test_total_size_is_bounded() -> None:
     parser = FlightParser(max_bytes=1000)
     parser.feed(record(22, handshake(11, bytes(900))[:-10]))
-    with pytest.raises(TlsParseError, match="more than 1000 bytes"):
+    with pytest.raises(TlsBoundExceeded, match="more than 1000 bytes"):
         parser.feed(record(22, bytes(200)))
 
 
 def test_certificate_count_is_bounded() -> None:
     body = b"".join(len(b"c").to_bytes(3, "big") + b"c" for _ in range(MAX_CERTIFICATES + 1))
-    with pytest.raises(TlsParseError, match="more than"):
+    with pytest.raises(TlsBoundExceeded, match="more than"):
         parse_certificate(len(body).to_bytes(3, "big") + body)
 
 
