@@ -155,15 +155,18 @@ class _Discoverer:
     ) -> ServiceDiscovery:
         """Targets, addresses and TLSA for ``choices`` (``host`` replaces the targets on fallback/connect)."""
         names = list(dict.fromkeys(host or choice.record.target for choice in choices))[:MAX_TARGETS]
-        targets = dict(zip(names, await asyncio.gather(*(self._target(name) for name in names)), strict=True))
-        tlsa_bases = {
-            (host or choice.record.target, choice.record.port): self._tlsa_base(host or choice.record.target)
+        tlsa_names = {
+            (name, choice.record.port): f"_{choice.record.port}._tcp.{self._tlsa_base(name)}"
             for choice in choices
-            if (host or choice.record.target) in targets
+            if (name := host or choice.record.target) in names
         }
-        tlsa_names = {key: f"_{key[1]}._tcp.{tlsa_base}" for key, tlsa_base in tlsa_bases.items()}
-        found = await asyncio.gather(*(self._tlsa_lookup(name) for name in tlsa_names.values()))
-        tlsa = dict(zip(tlsa_names, found, strict=True))
+        # Addresses and TLSA do not depend on each other: ask for all of them at once.
+        found_targets, found_tlsa = await asyncio.gather(
+            asyncio.gather(*(self._target(name) for name in names)),
+            asyncio.gather(*(self._tlsa_lookup(name) for name in tlsa_names.values())),
+        )
+        targets = dict(zip(names, found_targets, strict=True))
+        tlsa = dict(zip(tlsa_names, found_tlsa, strict=True))
         srv_state = {lookup.transport: lookup.dnssec for lookup in base.srv}
         endpoints: list[DiscoveredEndpoint] = []
         seen: set[tuple[Transport, str, int, str]] = set()
