@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f("ck_scans_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scans")),
     )
-    op.create_index("ix_scans_domain_created_at", "scans", ["domain", "created_at"])
+    op.create_index("ix_scans_domain_status_finished_at", "scans", ["domain", "status", "finished_at"])
     op.create_index("ix_scans_status_finished_at", "scans", ["status", "finished_at"])
 
     op.create_table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, defer
 
 from observatory import __version__
@@ -39,6 +39,11 @@ from observatory.storage.records import (
 from observatory.storage.schema import CertificateRow, EndpointRow, FindingRow, ScanRow
 from scanners.base import ServiceKind
 
+#: A listing reads no JSON: the documents stay in the database.
+_NO_DOCUMENTS = (defer(ScanRow.request), defer(ScanRow.facts), defer(ScanRow.result))
+#: Reading a scan needs its judged document only (the facts are inside it too).
+_ONLY_RESULT = (defer(ScanRow.request), defer(ScanRow.facts))
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -56,20 +61,31 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE: True})
 
 
+# Core tables, with values passed as parameters: statements are then compiled once and cached, instead
+# of once per scan with its documents walked for a cache key.
+SCANS = ScanRow.__table__
+ENDPOINTS = EndpointRow.__table__
+CERTIFICATES = CertificateRow.__table__
+FINDINGS = FindingRow.__table__
+
+
 def _insert_derived(session: Session, *, scan_id: int, result: ScanResult) -> None:
-    for endpoint in endpoints_of(result):
-        endpoint_row = session.execute(
-            insert(EndpointRow).values(scan_id=scan_id, **endpoint_columns(endpoint)).returning(EndpointRow.id)
-        ).scalar_one()
-        certificates = certificate_columns(endpoint)
+    endpoints = endpoints_of(result)
+    if endpoints:
+        endpoint_ids = session.scalars(
+            insert(ENDPOINTS).returning(ENDPOINTS.c.id, sort_by_parameter_order=True),
+            [{"scan_id": scan_id, **endpoint_columns(endpoint)} for endpoint in endpoints],
+        ).all()
+        certificates = [
+            {"scan_id": scan_id, "endpoint_id": endpoint_id, **row}
+            for endpoint, endpoint_id in zip(endpoints, endpoint_ids, strict=True)
+            for row in certificate_columns(endpoint)
+        ]
         if certificates:
-            session.execute(
-                insert(CertificateRow),
-                [{"scan_id": scan_id, "endpoint_id": endpoint_row, **row} for row in certificates],
-            )
+            session.execute(insert(CERTIFICATES), certificates)
     findings = finding_columns(result)
     if findings:
-        session.execute(insert(FindingRow), [{"scan_id": scan_id, **row} for row in findings])
+        session.execute(insert(FINDINGS), [{"scan_id": scan_id, **row} for row in findings])
 
 
 def replace_judgment(session: Session, *, scan_id: int, result: ScanResult, judged_at: datetime | None = None) -> bool:
@@ -78,15 +94,13 @@ def replace_judgment(session: Session, *, scan_id: int, result: ScanResult, judg
     It does not commit: ``rescore`` writes a batch of these in one transaction.
     """
     updated = session.execute(
-        update(ScanRow)
-        .where(ScanRow.id == scan_id, ScanRow.status == ScanStatus.DONE.value)
-        .values(result=document(result), judged_at=judged_at or _now(), **judged_columns(result))
+        update(SCANS).where(SCANS.c.id == bindparam("scan_id"), SCANS.c.status == ScanStatus.DONE.value),
+        {"scan_id": scan_id, "result": document(result), "judged_at": judged_at or _now(), **judged_columns(result)},
     ).rowcount
     if not updated:
         return False
-    session.execute(delete(CertificateRow).where(CertificateRow.scan_id == scan_id))
-    session.execute(delete(EndpointRow).where(EndpointRow.scan_id == scan_id))
-    session.execute(delete(FindingRow).where(FindingRow.scan_id == scan_id))
+    for table in (CERTIFICATES, ENDPOINTS, FINDINGS):
+        session.execute(delete(table).where(table.c.scan_id == scan_id))
     _insert_derived(session, scan_id=scan_id, result=result)
     return True
 
@@ -109,15 +123,14 @@ def save_result(session: Session, *, result: ScanResult) -> int:
     """Store a finished scan (as ``observatory scan`` makes one) and return its id."""
     begin_write(session)
     scan_id = session.execute(
-        insert(ScanRow)
-        .values(
-            domain=result.domain,
-            kinds=kinds_text(result.request.kinds),
-            created_at=result.started_at,
-            request=document(result.request),
+        insert(SCANS).returning(SCANS.c.id),
+        {
+            "domain": result.domain,
+            "kinds": kinds_text(result.request.kinds),
+            "created_at": result.started_at,
+            "request": document(result.request),
             **_done_values(result),
-        )
-        .returning(ScanRow.id)
+        },
     ).scalar_one()
     _insert_derived(session, scan_id=scan_id, result=result)
     session.commit()
@@ -128,16 +141,15 @@ def create_scan(session: Session, *, request: ScanRequest, created_at: datetime 
     """Queue a scan (the web site's and the job runner's first step) and return its id."""
     begin_write(session)
     scan_id = session.execute(
-        insert(ScanRow)
-        .values(
-            domain=request.domain,
-            kinds=kinds_text(request.kinds),
-            status=ScanStatus.QUEUED.value,
-            created_at=created_at or _now(),
-            scanner_version=__version__,
-            request=document(request),
-        )
-        .returning(ScanRow.id)
+        insert(SCANS).returning(SCANS.c.id),
+        {
+            "domain": request.domain,
+            "kinds": kinds_text(request.kinds),
+            "status": ScanStatus.QUEUED.value,
+            "created_at": created_at or _now(),
+            "scanner_version": __version__,
+            "request": document(request),
+        },
     ).scalar_one()
     session.commit()
     return scan_id
@@ -146,9 +158,8 @@ def create_scan(session: Session, *, request: ScanRequest, created_at: datetime 
 def _transition(session: Session, *, scan_id: int, allowed: Iterable[ScanStatus], values: dict[str, object]) -> None:
     begin_write(session)
     updated = session.execute(
-        update(ScanRow)
-        .where(ScanRow.id == scan_id, ScanRow.status.in_([status.value for status in allowed]))
-        .values(**values)
+        update(SCANS).where(SCANS.c.id == bindparam("scan_id"), SCANS.c.status.in_([s.value for s in allowed])),
+        {"scan_id": scan_id, **values},
     ).rowcount
     if not updated:
         session.rollback()
@@ -186,7 +197,7 @@ def fail_scan(session: Session, *, scan_id: int, error: str, finished_at: dateti
 
 def get_scan(session: Session, *, scan_id: int) -> StoredScan | None:
     """One scan with its result (None if there is no such scan); raises CorruptScan if it cannot be read."""
-    row = session.get(ScanRow, scan_id)
+    row = session.scalars(select(ScanRow).options(*_ONLY_RESULT).where(ScanRow.id == scan_id)).one_or_none()
     if row is None:
         return None
     try:
@@ -210,8 +221,7 @@ def latest_for_domain(session: Session, *, domain: str, kinds: Iterable[ServiceK
     for scan_id, stored_kinds in candidates:
         if not wanted <= {kind for kind in ServiceKind if kind.value in stored_kinds.split(",")}:
             continue
-        row = session.get(ScanRow, scan_id)
-        assert row is not None
+        row = session.scalars(select(ScanRow).options(*_ONLY_RESULT).where(ScanRow.id == scan_id)).one()
         try:
             return LatestScan(StoredScan(summary_of(row), result_of(row.result)), skipped)
         except RowError as exc:
@@ -229,10 +239,6 @@ def _summaries(session: Session, statement: Select[tuple[ScanRow]]) -> ScanList:
         except RowError as exc:
             skipped.append(SkippedScan(row.id, str(exc)))
     return ScanList(scans, skipped)
-
-
-#: A listing reads no JSON: the documents stay in the database.
-_NO_DOCUMENTS = (defer(ScanRow.request), defer(ScanRow.facts), defer(ScanRow.result))
 
 
 def history(session: Session, *, domain: str, limit: int = 50) -> ScanList:

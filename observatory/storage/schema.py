@@ -71,8 +71,8 @@ class ScanRow(Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in SCAN_STATUSES)})", name="status"),
-        # A domain's history, newest first; its latest done scan is among those few rows.
-        Index("ix_scans_domain_created_at", "domain", "created_at"),
+        # A domain's latest done scan straight from the index; its history (all states) from the prefix.
+        Index("ix_scans_domain_status_finished_at", "domain", "status", "finished_at"),
         # Recent scans across all domains (front page, statistics over a period).
         Index("ix_scans_status_finished_at", "status", "finished_at"),
     )
