@@ -11,6 +11,7 @@ only when neither name has any SRV record are the domain's own addresses used on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +38,7 @@ from scanners.dns.facts import (
     TargetFlag,
     TlsaLookup,
 )
+from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.ordering import NO_SERVICE, SrvChoice, report_order
 from scanners.dns.records import address_lookup, aliases, is_ip_literal, srv_lookup, tlsa_lookup
 from scanners.dns.tasks import shared
@@ -67,8 +69,10 @@ class DiscoveryOptions:
     #: Address families to look up; both False means both.
     ipv4: bool = True
     ipv6: bool = True
-    #: ``--connect``: skip discovery, scan this address (port 0: the service's default port).
+    #: ``--connect``: skip discovery, scan this address (port 0: the service's default port) …
     connect: HostPort | None = None
+    #: … with this transport (STARTTLS unless the port is known to be Direct TLS).
+    connect_transport: Transport = Transport.STARTTLS
     timeout: float = DEFAULT_TIMEOUT
     time_limit: float = DEFAULT_TIME_LIMIT
     max_queries: int = DEFAULT_MAX_QUERIES
@@ -90,11 +94,12 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
     anchors = options.trust_anchors or root_trust_anchors()
     run = _Discoverer(domain, options, Validator(client, anchors, now=options.now))
     try:
-        services = list(await asyncio.gather(*(run.service(kind) for kind in options.kinds)))
+        outcomes = await asyncio.gather(*(_guarded(run, kind) for kind in options.kinds))
     finally:
         client.close()
     elapsed = time.perf_counter() - started
-    errors = []
+    services = [service for service, _ in outcomes]
+    errors = [error for _, error in outcomes if error is not None]
     if client.deadline_reached:
         message = f"the {options.time_limit:.0f} s limit for DNS lookups was reached; some lookups are missing"
         errors.append(ProbeError(phase="dns", reason=ErrorReason.TIMEOUT, message=message))
@@ -107,6 +112,15 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
         duration_seconds=round(elapsed, 6),
     )
     return Discovery(domain=domain, services=services, stats=stats, errors=errors)
+
+
+async def _guarded(run: _Discoverer, kind: ServiceKind) -> tuple[ServiceDiscovery, ProbeError | None]:
+    try:
+        return await run.service(kind), None
+    except Exception as exc:  # hostile data meeting a case nobody foresaw must not end the whole scan
+        message = f"discovery failed: {type(exc).__name__}: {exc}"
+        error = ProbeError(phase=f"dns/{kind.value}", reason=ErrorReason.INTERNAL, message=message)
+        return ServiceDiscovery(kind=kind, status=ServiceStatus.NONE), error
 
 
 class _Discoverer:
@@ -143,8 +157,11 @@ class _Discoverer:
     async def _connect(self, kind: ServiceKind) -> ServiceDiscovery:
         assert self.options.connect is not None
         host, port = self.options.connect.host, self.options.connect.port or self._port(kind)
+        if not is_ip_literal(host):
+            with contextlib.suppress(DomainError):  # an unusable name simply fails its lookups
+                host = normalize_domain(host)
         base = ServiceDiscovery(kind=kind, status=ServiceStatus.CONNECT)
-        choice = SrvChoice(Transport.STARTTLS, SrvRecord(priority=0, weight=0, port=port, target=""))
+        choice = SrvChoice(self.options.connect_transport, SrvRecord(priority=0, weight=0, port=port, target=""))
         return await self._build(base, [choice], host, EndpointOrigin.CONNECT)
 
     def _port(self, kind: ServiceKind) -> int:

@@ -8,8 +8,8 @@ import dns.name
 import dns.rdatatype
 
 from scanners.base import Transport
+from scanners.dns.answers import Answer
 from scanners.dns.facts import AddressLookup, CnameLink, SrvLookup, SrvRecord, TlsaLookup, TlsaRecord
-from scanners.dns.validator import Answer
 
 #: Records kept from one RRset; a hostile zone cannot make the scan explode into endpoints.
 MAX_RECORDS = 32

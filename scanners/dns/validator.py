@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
@@ -33,6 +33,7 @@ import dns.rrset
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
+from scanners.dns.answers import Answer, Link, find, signatures, type_text
 from scanners.dns.client import Querier
 from scanners.dns.denial import Outcome, Proof
 from scanners.dns.facts import DnssecState
@@ -54,46 +55,6 @@ DS, DNSKEY_TYPE, CNAME, DNAME = dns.rdatatype.DS, dns.rdatatype.DNSKEY, dns.rdat
 _ANSWERED = (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
 
 
-@dataclass(frozen=True)
-class Link:
-    """One alias followed: ``owner`` → ``target`` (``dname`` is set when synthesised from a DNAME)."""
-
-    owner: dns.name.Name
-    target: dns.name.Name
-    verdict: Verdict
-    dname: dns.name.Name | None = None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The outcome of one lookup: the final RRset (or none) and the verdict of the whole chain."""
-
-    qname: dns.name.Name
-    rdtype: int
-    verdict: Verdict
-    rcode: str | None = None
-    rrset: dns.rrset.RRset | None = None
-    links: tuple[Link, ...] = field(default=())
-    error: str | None = None
-
-
-def _type(rdtype: int) -> str:
-    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
-
-
-def _signatures(section: list[dns.rrset.RRset], name: dns.name.Name, rdtype: int) -> list[RRSIG]:
-    return [
-        sig
-        for rrset in section
-        if rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers == rdtype and rrset.name == name
-        for sig in rrset
-    ]
-
-
-def _find(section: list[dns.rrset.RRset], name: dns.name.Name, rdtype: int) -> dns.rrset.RRset | None:
-    return next((rrset for rrset in section if rrset.name == name and rrset.rdtype == rdtype), None)
-
-
 class Validator:
     """Validates lookups for one scan; zone keys and delegations are cached for its lifetime."""
 
@@ -108,6 +69,13 @@ class Validator:
 
     async def lookup(self, qname: dns.name.Name, rdtype: int) -> Answer:
         """Ask for ``qname``/``rdtype``, following aliases, and judge every RRset on the way."""
+        try:
+            return await self._lookup(qname, rdtype)
+        except (dns.exception.DNSException, ValueError) as exc:  # e.g. a name made too long by synthesis
+            error = f"could not process the answer for {qname} {type_text(rdtype)}: {exc}"
+            return Answer(qname, rdtype, indeterminate(error), error=error)
+
+    async def _lookup(self, qname: dns.name.Name, rdtype: int) -> Answer:
         links: list[Link] = []
 
         def done(
@@ -121,13 +89,13 @@ class Validator:
         for _ in range(MAX_ALIASES + 1):
             reply = await self.client.query(current, rdtype)
             if reply.message is None:
-                return done(indeterminate(f"{current} {_type(rdtype)}: {reply.error}"), None, error=reply.error)
+                return done(indeterminate(f"{current} {type_text(rdtype)}: {reply.error}"), None, error=reply.error)
             message = reply.message
             rcode = dns.rcode.to_text(message.rcode())
             if message.rcode() not in _ANSWERED:
-                error = f"the resolver answered {rcode} for {current} {_type(rdtype)}"
+                error = f"the resolver answered {rcode} for {current} {type_text(rdtype)}"
                 return done(indeterminate(error), rcode, error=error)
-            rrset = _find(message.answer, current, rdtype)
+            rrset = find(message.answer, current, rdtype)
             if rrset is not None:
                 return done(await self.validate_rrset(message, rrset), rcode, rrset)
             link = await self._alias(message, current)
@@ -150,7 +118,7 @@ class Validator:
                 except dns.name.NameTooLong:
                     return Link(name, dns.name.root, bogus(f"the DNAME at {rrset.name} makes a name too long"))
                 return Link(name, target, verdict, dname=rrset.name)
-        cname = _find(message.answer, name, CNAME)
+        cname = find(message.answer, name, CNAME)
         if cname is None or not cname:
             return None
         return Link(name, next(iter(cname)).target, await self.validate_rrset(message, cname))
@@ -164,8 +132,8 @@ class Validator:
 
         ``parent_side`` (implied for DS) means the RRset must come from a zone above its owner.
         """
-        owner, what = rrset.name, f"{rrset.name} {_type(rrset.rdtype)}"
-        sigs = _signatures(message.answer, owner, rrset.rdtype)
+        owner, what = rrset.name, f"{rrset.name} {type_text(rrset.rdtype)}"
+        sigs = signatures(message.answer, owner, rrset.rdtype)
         if not sigs:
             return await self._unsigned(owner, rrset.rdtype, f"{what} has no signature")
         # The signer must be the zone holding the RRset: an ancestor of it, and for a DS the parent.
@@ -195,7 +163,7 @@ class Validator:
 
     async def _denial(self, message: dns.message.Message, qname: dns.name.Name, qtype: int) -> tuple[Verdict, Proof]:
         nxdomain = message.rcode() == dns.rcode.NXDOMAIN
-        what = f"{'NXDOMAIN' if nxdomain else 'no'} {qname} {_type(qtype)}"
+        what = f"{'NXDOMAIN' if nxdomain else 'no'} {qname} {type_text(qtype)}"
         records = [rrset for rrset in message.authority if rrset.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)][
             :MAX_DENIAL_RRSETS
         ]
@@ -203,7 +171,7 @@ class Validator:
         signers = {
             sig.signer
             for rrset in [*records, *soa]
-            for sig in _signatures(message.authority, rrset.name, rrset.rdtype)
+            for sig in signatures(message.authority, rrset.name, rrset.rdtype)
             if qname.is_subdomain(sig.signer) and not (qtype == DS and sig.signer == qname)
         }
         if not records or not signers:
@@ -235,10 +203,10 @@ class Validator:
         for rrset in message.authority[: MAX_DENIAL_RRSETS * 4]:
             if rrset.rdtype not in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3) or not rrset.name.is_subdomain(zone):
                 continue
-            sigs = _signatures(message.authority, rrset.name, rrset.rdtype)
+            sigs = signatures(message.authority, rrset.name, rrset.rdtype)
             sig, reason = verify_rrset(rrset, sigs, zone, keys.keys, self._now())
             if sig is None:
-                failures.append(f"{rrset.name} {_type(rrset.rdtype)}: {reason}")
+                failures.append(f"{rrset.name} {type_text(rrset.rdtype)}: {reason}")
             else:
                 valid.append(rrset)
         proof = check_denial(
@@ -319,7 +287,7 @@ class Validator:
                 CutKind.FAILED,
                 indeterminate(f"the resolver answered {dns.rcode.to_text(message.rcode())} for {name} DS"),
             )
-        ds = _find(message.answer, name, DS)
+        ds = find(message.answer, name, DS)
         if ds is not None:
             verdict = await self.validate_rrset(message, ds)
             if not verdict.secure:
@@ -328,7 +296,7 @@ class Validator:
             if keys.verdict.secure:
                 return Cut(CutKind.SECURE, SECURE, keys)
             return Cut(CutKind.INSECURE if keys.verdict.state is DnssecState.INSECURE else CutKind.FAILED, keys.verdict)
-        cname = _find(message.answer, name, CNAME)
+        cname = find(message.answer, name, CNAME)
         if cname is not None:  # an alias cannot be a zone cut
             verdict = await self.validate_rrset(message, cname, parent_side=True)
             return Cut(CutKind.NOT_A_CUT, verdict) if verdict.secure else Cut(CutKind.FAILED, verdict)
@@ -349,10 +317,10 @@ class Validator:
             return indeterminate(f"{zone} DNSKEY: {reply.error}")
         if reply.message.rcode() != dns.rcode.NOERROR:
             return indeterminate(f"the resolver answered {dns.rcode.to_text(reply.message.rcode())} for {zone} DNSKEY")
-        rrset = _find(reply.message.answer, zone, DNSKEY_TYPE)
+        rrset = find(reply.message.answer, zone, DNSKEY_TYPE)
         if rrset is None:
             return bogus(f"{zone} has a DS but publishes no DNSKEY")
-        return rrset, _signatures(reply.message.answer, zone, DNSKEY_TYPE)
+        return rrset, signatures(reply.message.answer, zone, DNSKEY_TYPE)
 
     async def _keys_from_ds(self, zone: dns.name.Name, ds: dns.rrset.RRset) -> ZoneKeys:
         usable = supported_ds(ds)

@@ -14,10 +14,11 @@ import dns.rdatatype
 import pytest
 
 from scanners.addresses import HostPort
+from scanners.dns.answers import Answer
 from scanners.dns.client import DnsClient
 from scanners.dns.facts import DnssecState
 from scanners.dns.trust_anchors import load_trust_anchors
-from scanners.dns.validator import Answer, Validator
+from scanners.dns.validator import Validator
 from tests.testbed.dns import DnsTestbed, ask
 from tests.testbed.dns_zones import BOGUS_SRV_PORT
 from tests.testbed.layout import Layout
