@@ -107,6 +107,7 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
         resolver=client.description,
         trust_anchor=anchors.source,
         queries=client.stats.queries,
+        queries_by_type=dict(sorted(client.stats.by_type.items())),
         tcp_queries=client.stats.tcp,
         failed_queries=client.stats.failed,
         duration_seconds=round(elapsed, 6),

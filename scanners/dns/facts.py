@@ -165,6 +165,8 @@ class DnsStats(FactModel):
     resolver: str
     trust_anchor: str
     queries: int = 0
+    #: Query type → questions of that type (SRV, A, AAAA, TLSA, and DS/DNSKEY for the validation).
+    queries_by_type: dict[str, int] = {}
     tcp_queries: int = 0
     failed_queries: int = 0
     duration_seconds: float = 0.0
