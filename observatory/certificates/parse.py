@@ -40,6 +40,8 @@ MAX_CERTIFICATE_BYTES = 64 * 1024
 #: Per SAN type; more are counted but not listed.
 MAX_NAMES = 500
 _MAX_OTHER_VALUE_BYTES = 256
+#: Signature hashes no verifier accepts any more.
+WEAK_HASHES = frozenset({"md5", "sha1"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,15 +219,15 @@ def _summarise(cert: x509.Certificate, der: bytes, spki: bytes) -> CertificateSu
     key_usage = extension(x509.KeyUsage)
     return CertificateSummary(
         index=0,
-        subject=_name_text(cert.subject),
-        issuer=_name_text(cert.issuer),
+        subject=name_text(cert.subject),
+        issuer=name_text(cert.issuer),
         common_names=_common_names(cert.subject),
         serial=format(cert.serial_number, "x"),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key=key_info(cert),
         signature_algorithm=oid_name(cert.signature_algorithm_oid),
-        signature_hash=_signature_hash(cert),
+        signature_hash=signature_hash(cert),
         sha256=hashlib.sha256(der).hexdigest(),
         spki_sha256=hashlib.sha256(spki).hexdigest(),
         self_signed=is_self_signed(cert),
@@ -233,8 +235,8 @@ def _summarise(cert: x509.Certificate, der: bytes, spki: bytes) -> CertificateSu
         subject_alt_names=_alt_names(san) if isinstance(san, x509.SubjectAlternativeName) else None,
         key_usage=_key_usage(key_usage) if isinstance(key_usage, x509.KeyUsage) else [],
         extended_key_usage=[oid_name(oid) for oid in eku] if isinstance(eku, x509.ExtendedKeyUsage) else [],
-        ocsp_urls=_access_urls(aia, x509.AuthorityInformationAccessOID.OCSP),
-        ca_issuer_urls=_access_urls(aia, x509.AuthorityInformationAccessOID.CA_ISSUERS),
+        ocsp_urls=access_urls(aia, x509.AuthorityInformationAccessOID.OCSP),
+        ca_issuer_urls=access_urls(aia, x509.AuthorityInformationAccessOID.CA_ISSUERS),
         crl_urls=_crl_urls(crl),
         must_staple=isinstance(features, x509.TLSFeature) and x509.TLSFeatureType.status_request in features,
         scts=_scts(scts),
@@ -242,7 +244,15 @@ def _summarise(cert: x509.Certificate, der: bytes, spki: bytes) -> CertificateSu
     )
 
 
-def _name_text(name: x509.Name) -> str:
+def extension_value(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
+    """The value of one extension, or None when it is absent or the extensions cannot be read."""
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except Exception:  # absent or unreadable: either way there is nothing to judge
+        return None
+
+
+def name_text(name: x509.Name) -> str:
     try:
         return name.rfc4514_string()
     except Exception:  # odd attribute values; the DER still identifies the name
@@ -257,7 +267,7 @@ def _common_names(name: x509.Name) -> list[str]:
     return names
 
 
-def _signature_hash(cert: x509.Certificate) -> str | None:
+def signature_hash(cert: x509.Certificate) -> str | None:
     try:
         algorithm = cert.signature_hash_algorithm
     except Exception:  # UnsupportedAlgorithm: an unknown hash is reported via the OID
@@ -281,7 +291,7 @@ def _key_usage(usage: x509.KeyUsage) -> list[str]:
     return found
 
 
-def _access_urls(aia: x509.ExtensionType | None, method: ObjectIdentifier) -> list[str]:
+def access_urls(aia: x509.ExtensionType | None, method: ObjectIdentifier) -> list[str]:
     if not isinstance(aia, x509.AuthorityInformationAccess):
         return []
     return [
@@ -346,7 +356,7 @@ def _general_name(
     if isinstance(name, x509.IPAddress):
         return "ip", str(name.value)
     if isinstance(name, x509.DirectoryName):
-        return "directory", _name_text(name.value)
+        return "directory", name_text(name.value)
     if isinstance(name, x509.RegisteredID):
         return "registered_id", name.value.dotted_string
     return None, None

@@ -12,13 +12,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
 from observatory.certificates.model import CertificateQuality, OcspStaple, QualityIssue
-from observatory.certificates.parse import ParsedCertificate, is_self_signed, key_info
+from observatory.certificates.parse import WEAK_HASHES, ParsedCertificate, is_self_signed, key_info, signature_hash
 
 #: "Expires soon" horizon, counted from the scan's time.
 EXPIRY_WARNING_DAYS = 30
 #: Below these sizes a key is weak (RFC 9325 §4.5 for RSA; EC under P-224 is below any profile).
 _MIN_BITS = {"RSA": 2048, "DSA": 2048, "EC": 224}
-_WEAK_HASHES = {"md5", "sha1"}
 _MAX_STAPLE_BYTES = 64 * 1024
 
 
@@ -87,15 +86,12 @@ def _weak_signatures(
     for position, cert in enumerate(candidates):
         if position > 0 and is_self_signed(cert):
             continue  # a root's own signature is never checked by anyone
-        try:
-            algorithm = cert.signature_hash_algorithm
-        except Exception:  # an unknown algorithm is not a known-weak one
-            continue
-        if algorithm is not None and algorithm.name in _WEAK_HASHES:
+        algorithm = signature_hash(cert)
+        if algorithm in WEAK_HASHES:
             der = cert.public_bytes(Encoding.DER)
             issues.append(
                 QualityIssue(
-                    detail=f"signed with {algorithm.name.upper()}",
+                    detail=f"signed with {algorithm.upper()}",
                     certificate=cert.subject.rfc4514_string(),
                     sent_index=sent_index.get(der),
                 )

@@ -34,13 +34,22 @@ from observatory.certificates.model import (
     TrustProblem,
     TrustProblemCode,
 )
-from observatory.certificates.parse import ParsedCertificate, directly_issued_by, is_self_signed, spki_of
+from observatory.certificates.parse import (
+    WEAK_HASHES,
+    ParsedCertificate,
+    access_urls,
+    directly_issued_by,
+    extension_value,
+    is_self_signed,
+    name_text,
+    signature_hash,
+    spki_of,
+)
 from observatory.certificates.roots import TrustRoots
 
 #: Signature checks the diagnostic search may spend; plenty for any real chain, a bound for hostile ones.
 _SEARCH_BUDGET = 64
 _MIN_RSA_BITS = 2048
-_WEAK_HASHES = {"md5", "sha1"}
 
 
 class _NotForServerAuth(ValueError):
@@ -255,7 +264,7 @@ class _Explainer:
         if ending == "self-signed" and len(path) == 1:
             problems.append(self.problem(TrustProblemCode.SELF_SIGNED, leaf, "the certificate is self-signed"))
         elif ending == "self-signed":
-            detail = f"the chain ends at {_subject(last)}, a root that is not trusted"
+            detail = f"the chain ends at {_subject_of(last)}, a root that is not trusted"
             problems.append(self.problem(TrustProblemCode.UNKNOWN_ROOT, last, detail))
         elif ending in ("no-issuer", "budget"):
             problems.append(self.missing_issuer(last, len(path) == 1))
@@ -273,36 +282,42 @@ class _Explainer:
         return problems
 
     def problem(self, code: TrustProblemCode, cert: x509.Certificate, detail: str) -> TrustProblem:
-        return TrustProblem(code=code, detail=detail, certificate=_subject(cert), sent_index=self.sent.get(_der(cert)))
+        return TrustProblem(
+            code=code, detail=detail, certificate=_subject_of(cert), sent_index=self.sent.get(_der(cert))
+        )
 
     def missing_issuer(self, last: x509.Certificate, is_leaf: bool) -> TrustProblem:
-        issuer = _name(last.issuer)
+        issuer = name_text(last.issuer)
         if self.roots.named(last.issuer):
-            detail = f"a trusted root is named {issuer}, but its key did not sign {_subject(last)}"
+            detail = f"a trusted root is named {issuer}, but its key did not sign {_subject_of(last)}"
             return self.problem(TrustProblemCode.BAD_SIGNATURE, last, detail)
         if not is_leaf:
             # Either a private CA or a missing intermediate higher up: only the operator can tell.
-            detail = f"the chain ends at {_subject(last)}, whose issuer {issuer} was not sent and is not a trusted root"
+            detail = (
+                f"the chain ends at {_subject_of(last)}, whose issuer {issuer} was not sent and is not a trusted root"
+            )
             return self.problem(TrustProblemCode.UNKNOWN_ROOT, last, detail)
-        urls = _ca_issuer_urls(last)
+        urls = access_urls(
+            extension_value(last, x509.AuthorityInformationAccess), x509.AuthorityInformationAccessOID.CA_ISSUERS
+        )
         hint = f"; it can be fetched from {urls[0]}, which few XMPP clients do" if urls else ""
         detail = f"incomplete chain: the issuer {issuer} of the server's certificate was not sent{hint}"
         return self.problem(TrustProblemCode.INCOMPLETE_CHAIN, last, detail)
 
     def validity(self, cert: x509.Certificate) -> list[TrustProblem]:
         if cert.not_valid_after_utc < self.at:
-            detail = f"{_subject(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
+            detail = f"{_subject_of(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
             return [self.problem(TrustProblemCode.EXPIRED, cert, detail)]
         if cert.not_valid_before_utc > self.at:
-            detail = f"{_subject(cert)} is valid only from {cert.not_valid_before_utc:%Y-%m-%d}"
+            detail = f"{_subject_of(cert)} is valid only from {cert.not_valid_before_utc:%Y-%m-%d}"
             return [self.problem(TrustProblemCode.NOT_YET_VALID, cert, detail)]
         return []
 
     def signature(self, cert: x509.Certificate) -> list[TrustProblem]:
-        algorithm = _hash_name(cert)
-        if algorithm not in _WEAK_HASHES:
+        algorithm = signature_hash(cert)
+        if algorithm is None or algorithm not in WEAK_HASHES:
             return []
-        detail = f"{_subject(cert)} is signed with {algorithm.upper()}, which verifiers refuse"
+        detail = f"{_subject_of(cert)} is signed with {algorithm.upper()}, which verifiers refuse"
         return [self.problem(TrustProblemCode.WEAK_SIGNATURE, cert, detail)]
 
     def issuer(self, cert: x509.Certificate, issuer: x509.Certificate) -> list[TrustProblem]:
@@ -312,58 +327,24 @@ class _Explainer:
         except Exception:  # an unreadable key: the validator's message says more
             key = None
         if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey) and key.key_size < _MIN_RSA_BITS:
-            detail = f"{_subject(issuer)} signs with a {key.key_size}-bit key; at least {_MIN_RSA_BITS} are required"
+            detail = f"{_subject_of(issuer)} signs with a {key.key_size}-bit key; at least {_MIN_RSA_BITS} are required"
             problems.append(self.problem(TrustProblemCode.WEAK_KEY, issuer, detail))
-        basic = _extension(issuer, x509.BasicConstraints)
+        basic = extension_value(issuer, x509.BasicConstraints)
         if not (isinstance(basic, x509.BasicConstraints) and basic.ca):
-            detail = f"{_subject(issuer)} signed {_subject(cert)} but is not a CA"
+            detail = f"{_subject_of(issuer)} signed {_subject_of(cert)} but is not a CA"
             problems.append(self.problem(TrustProblemCode.NOT_A_CA, issuer, detail))
         return problems
 
     def usage(self, cert: x509.Certificate) -> list[TrustProblem]:
-        eku = _extension(cert, x509.ExtendedKeyUsage)
+        eku = extension_value(cert, x509.ExtendedKeyUsage)
         if not isinstance(eku, x509.ExtendedKeyUsage) or _allows_server_auth(eku):
             return []
-        detail = f"{_subject(cert)} has an extendedKeyUsage without serverAuth: TLS servers may not use it"
+        detail = f"{_subject_of(cert)} has an extendedKeyUsage without serverAuth: TLS servers may not use it"
         return [self.problem(TrustProblemCode.NOT_FOR_SERVER_AUTH, cert, detail)]
 
 
-def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except Exception:  # absent or unreadable: either way there is nothing to judge
-        return None
-
-
-def _ca_issuer_urls(cert: x509.Certificate) -> list[str]:
-    aia = _extension(cert, x509.AuthorityInformationAccess)
-    if not isinstance(aia, x509.AuthorityInformationAccess):
-        return []
-    return [
-        d.access_location.value
-        for d in aia
-        if d.access_method == x509.AuthorityInformationAccessOID.CA_ISSUERS
-        and isinstance(d.access_location, x509.UniformResourceIdentifier)
-    ]
-
-
-def _name(name: x509.Name) -> str:
-    try:
-        return name.rfc4514_string()
-    except Exception:  # odd attribute values
-        return "<unprintable name>"
-
-
-def _subject(cert: x509.Certificate) -> str:
-    return _name(cert.subject)
-
-
-def _hash_name(cert: x509.Certificate) -> str | None:
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except Exception:  # unknown algorithm
-        return None
-    return algorithm.name if algorithm is not None else None
+def _subject_of(cert: x509.Certificate) -> str:
+    return name_text(cert.subject)
 
 
 def _der(cert: x509.Certificate) -> bytes:
