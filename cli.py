@@ -236,7 +236,8 @@ def db_upgrade(revision: str, db_url: str | None) -> None:
         click.echo(_schema_line(database, storage.upgrade(database, revision)))
 
 
-@db.command("downgrade", epilog=DB_EXIT_CODES_HELP)
+# ignore_unknown_options: a relative step such as -1 is the REVISION, not an unknown option.
+@db.command("downgrade", epilog=DB_EXIT_CODES_HELP, context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @_db_option
 def db_downgrade(revision: str, db_url: str | None) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 from observatory.document import DocumentError, load_facts, load_result
 from observatory.model import ScanFacts, ScanResult
 from observatory.storage.errors import SkippedScan
-from observatory.storage.schema import ScanRow
 from observatory.storage.types import Unreadable
 from scanners.base import ServiceKind
 
@@ -100,7 +99,11 @@ class RowError(ValueError):
     """Inside this package only: a row's value cannot be read (becomes a SkippedScan)."""
 
 
-def _time(row: ScanRow, name: str, *, required: bool = False) -> datetime | None:
+#: A row of the ``scans`` table as SQLAlchemy returns it (attribute access by column name).
+Row = Any
+
+
+def _time(row: Row, name: str, *, required: bool = False) -> datetime | None:
     value = getattr(row, name)
     if isinstance(value, Unreadable):
         raise RowError(f"{name} is unreadable: {value.error}")
@@ -109,7 +112,7 @@ def _time(row: ScanRow, name: str, *, required: bool = False) -> datetime | None
     return value
 
 
-def summary_of(row: ScanRow) -> ScanSummary:
+def summary_of(row: Row) -> ScanSummary:
     """Raises RowError when a column holds what no version of this program writes."""
     try:
         status = ScanStatus(row.status)
@@ -165,6 +168,6 @@ def facts_of(value: Any) -> ScanFacts:
         raise RowError(f"its facts document: {exc}") from None
 
 
-def stored_scan_of(row: ScanRow) -> StoredScan:
+def stored_scan_of(row: Row) -> StoredScan:
     summary = summary_of(row)
     return StoredScan(summary, result_of(row.result) if summary.status is ScanStatus.DONE else None)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from observatory import __version__
 from observatory.model import ScanRequest, ScanResult
@@ -39,11 +40,6 @@ from observatory.storage.records import (
 from observatory.storage.schema import CertificateRow, EndpointRow, FindingRow, ScanRow
 from scanners.base import ServiceKind
 
-#: A listing reads no JSON: the documents stay in the database.
-_NO_DOCUMENTS = (defer(ScanRow.request), defer(ScanRow.facts), defer(ScanRow.result))
-#: Reading a scan needs its judged document only (the facts are inside it too).
-_ONLY_RESULT = (defer(ScanRow.request), defer(ScanRow.facts))
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -61,12 +57,15 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE: True})
 
 
-# Core tables, with values passed as parameters: statements are then compiled once and cached, instead
-# of once per scan with its documents walked for a cache key.
+# Core tables and plain rows, not ORM objects: values go as parameters, so statements are compiled once
+# and cached (not walked, documents and all, for a cache key per scan), and reads return fresh rows
+# rather than objects an identity map may hold from before another writer's change.
 SCANS = ScanRow.__table__
 ENDPOINTS = EndpointRow.__table__
 CERTIFICATES = CertificateRow.__table__
 FINDINGS = FindingRow.__table__
+#: A listing reads no JSON: the documents stay in the database.
+SUMMARY = tuple(column for column in SCANS.c if column.name not in {"request", "facts", "result"})
 
 
 def _insert_derived(session: Session, *, scan_id: int, result: ScanResult) -> None:
@@ -197,7 +196,7 @@ def fail_scan(session: Session, *, scan_id: int, error: str, finished_at: dateti
 
 def get_scan(session: Session, *, scan_id: int) -> StoredScan | None:
     """One scan with its result (None if there is no such scan); raises CorruptScan if it cannot be read."""
-    row = session.scalars(select(ScanRow).options(*_ONLY_RESULT).where(ScanRow.id == scan_id)).one_or_none()
+    row = session.execute(select(*SUMMARY, SCANS.c.result).where(SCANS.c.id == scan_id)).one_or_none()
     if row is None:
         return None
     try:
@@ -213,27 +212,25 @@ def latest_for_domain(session: Session, *, domain: str, kinds: Iterable[ServiceK
     """
     wanted = set(kinds)
     candidates = session.execute(
-        select(ScanRow.id, ScanRow.kinds)
-        .where(ScanRow.domain == domain, ScanRow.status == ScanStatus.DONE.value)
-        .order_by(ScanRow.finished_at.desc(), ScanRow.id.desc())
+        select(SCANS.c.id, SCANS.c.kinds)
+        .where(SCANS.c.domain == domain, SCANS.c.status == ScanStatus.DONE.value)
+        .order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())
     ).all()
     skipped: list[SkippedScan] = []
     for scan_id, stored_kinds in candidates:
         if not wanted <= {kind for kind in ServiceKind if kind.value in stored_kinds.split(",")}:
             continue
-        row = session.scalars(select(ScanRow).options(*_ONLY_RESULT).where(ScanRow.id == scan_id)).one()
+        row = session.execute(select(*SUMMARY, SCANS.c.result).where(SCANS.c.id == scan_id)).one()
         try:
             return LatestScan(StoredScan(summary_of(row), result_of(row.result)), skipped)
         except RowError as exc:
             skipped.append(SkippedScan(scan_id, str(exc)))
-        finally:
-            session.expunge(row)  # its documents can be large; do not keep them in the identity map
     return LatestScan(None, skipped)
 
 
-def _summaries(session: Session, statement: Select[tuple[ScanRow]]) -> ScanList:
+def _summaries(session: Session, statement: Select[Any]) -> ScanList:
     scans, skipped = [], []
-    for row in session.scalars(statement):
+    for row in session.execute(statement):
         try:
             scans.append(summary_of(row))
         except RowError as exc:
@@ -245,10 +242,9 @@ def history(session: Session, *, domain: str, limit: int = 50) -> ScanList:
     """The scans of ``domain``, newest first, in every state."""
     return _summaries(
         session,
-        select(ScanRow)
-        .options(*_NO_DOCUMENTS)
-        .where(ScanRow.domain == domain)
-        .order_by(ScanRow.created_at.desc(), ScanRow.id.desc())
+        select(*SUMMARY)
+        .where(SCANS.c.domain == domain)
+        .order_by(SCANS.c.created_at.desc(), SCANS.c.id.desc())
         .limit(limit),
     )
 
@@ -257,9 +253,8 @@ def recent_scans(session: Session, *, limit: int = 20) -> ScanList:
     """The most recently finished done scans of every domain, newest first."""
     return _summaries(
         session,
-        select(ScanRow)
-        .options(*_NO_DOCUMENTS)
-        .where(ScanRow.status == ScanStatus.DONE.value)
-        .order_by(ScanRow.finished_at.desc(), ScanRow.id.desc())
+        select(*SUMMARY)
+        .where(SCANS.c.status == ScanStatus.DONE.value)
+        .order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())
         .limit(limit),
     )

@@ -111,7 +111,6 @@ def test_history_diff_and_rescore(url: str) -> None:
         report = rescore(session, judge=stricter_judge)
         assert [scan.scan_id for scan in report.rescored] == [first, second]
         assert all(scan.changed for scan in report.rescored)
-        session.expire_all()
         rules = session.scalars(select(ScanRow.rules_version).order_by(ScanRow.id)).all()
         assert rules == ["2027.1", "2027.1"]
 

@@ -204,7 +204,6 @@ def _corrupt(session: Session, scan_id: int, column: str, raw: str) -> None:
     # Raw SQL, as a damaged file or a careless manual edit would leave it (bypassing the JSON type).
     session.execute(text(f"UPDATE scans SET {column} = :raw WHERE id = :id"), {"raw": raw, "id": scan_id})
     session.commit()
-    session.expire_all()
 
 
 @pytest.mark.parametrize(

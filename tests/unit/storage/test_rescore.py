@@ -41,7 +41,6 @@ def test_rescore_stores_the_new_judgment_and_keeps_the_facts(session: Session) -
     assert str(change.diff.changed_services[0].grade) == "A → B"
     assert [f.id for f in change.diff.findings_added] == ["rules.stricter"]
     # the new judgment is what is read back, in the document and in the columns,
-    session.expire_all()
     stored = get_scan(session, scan_id=first)
     assert stored is not None
     assert stored.result is not None
@@ -108,7 +107,6 @@ def test_rescore_skips_what_it_cannot_judge_and_says_why(session: Session) -> No
     assert "the rules failed on its facts (ZeroDivisionError: a bug in a rule)" in reasons[failing]
     assert "changed its facts" in reasons[meddling]
     # Skipped scans keep their old judgment.
-    session.expire_all()
     kept = session.get(ScanRow, failing)
     assert kept is not None
     assert (kept.rules_version, kept.status) == ("2026.1", ScanStatus.DONE.value)
