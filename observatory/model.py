@@ -20,7 +20,15 @@ from observatory import __version__
 from observatory.certificates.model import CertificateAnalysis, DaneResult
 from observatory.certificates.model import DaneStatus as DaneStatus  # re-exported for users of the model
 from scanners.base import B64Bytes, FactModel, ProbeError, ServiceKind, Transport
-from scanners.dns.facts import EndpointDnssec, SrvLookup, TlsaLookup
+from scanners.dns.facts import (
+    CnameLink,
+    DnsStats,
+    EndpointDnssec,
+    ServiceStatus,
+    SrvLookup,
+    TargetFacts,
+    TlsaLookup,
+)
 from scanners.stream.facts import StreamFacts
 from scanners.tls.facts import TlsFacts
 
@@ -72,10 +80,16 @@ class EndpointFacts(Model):
 
 class ServiceFacts(Model):
     kind: ServiceKind
+    #: How the endpoints were found: SRV records, the A/AAAA fallback, ``--connect``; or why none were.
+    status: ServiceStatus | None = None
     #: The SRV lookups made for this service (``_xmpp-…`` and ``_xmpps-…``).
     srv: list[SrvLookup] = []
-    #: True when no SRV record existed and the A/AAAA fallback on the default port was used.
-    fallback: bool = False
+    #: Aliases followed from the SRV owner names.
+    srv_cnames: list[CnameLink] = []
+    #: The Direct TLS SRV name holds only a ``.`` target (XEP-0368: deliberately not offered).
+    direct_tls_refused: bool = False
+    #: The hosts the endpoints point at, with their address lookups and flags (CNAME, no address …).
+    targets: list[TargetFacts] = []
     endpoints: list[EndpointFacts] = []
 
 
@@ -91,6 +105,8 @@ class ScanFacts(Model):
     started_at: datetime
     finished_at: datetime | None = None
     request: ScanRequest
+    #: What DNS discovery cost and whom it asked.
+    dns: DnsStats | None = None
     services: ServicesFacts = ServicesFacts()
     #: Failures not tied to one endpoint (e.g. discovery could not run).
     errors: list[ProbeError] = []
@@ -149,11 +165,9 @@ class Service(ServiceFacts):
     grade: Grade | None = None
 
     def to_facts(self) -> ServiceFacts:
-        return ServiceFacts(
-            kind=self.kind,
-            srv=self.srv,
-            fallback=self.fallback,
-            endpoints=[endpoint.to_facts() for endpoint in self.endpoints],
+        fields = set(ServiceFacts.model_fields) - {"endpoints"}
+        return ServiceFacts.model_validate(
+            {**self.model_dump(include=fields), "endpoints": [endpoint.to_facts() for endpoint in self.endpoints]}
         )
 
 

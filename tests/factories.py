@@ -20,7 +20,16 @@ from observatory.model import (
     endpoint_id,
 )
 from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
-from scanners.dns.facts import DnssecState, DnssecStatus, EndpointDnssec, SrvLookup, SrvRecord, TlsaLookup, TlsaRecord
+from scanners.dns.facts import (
+    DnssecState,
+    DnssecStatus,
+    EndpointDnssec,
+    ServiceStatus,
+    SrvLookup,
+    SrvRecord,
+    TlsaLookup,
+    TlsaRecord,
+)
 from scanners.stream.facts import StarttlsPolicy, StreamFacts, StreamFeatures, StreamHeader
 from scanners.tls.facts import TlsFacts, TlsVersion
 
@@ -95,6 +104,7 @@ def make_result() -> ScanResult:
         services=Services(
             c2s=Service(
                 kind=ServiceKind.C2S,
+                status=ServiceStatus.SRV,
                 srv=[
                     SrvLookup(
                         name="_xmpp-client._tcp.example.org",

@@ -126,3 +126,42 @@ def test_unreachable_endpoint() -> None:
     error = ProbeError(phase="connect", reason=ErrorReason.REFUSED, message="connection refused")
     facts = endpoint().model_copy(update={"tls": None, "stream": None, "errors": [error]})
     assert hits(facts) == {"endpoint.unreachable": "connect: refused: connection refused"}
+
+
+def service_hits(service) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from observatory.checks import SERVICE_CHECKS, ServiceContext
+
+    ctx = ServiceContext(domain="example.org", service=service)
+    return {finding_id: outcome for finding_id, check in SERVICE_CHECKS.items() if (outcome := check(ctx))}
+
+
+def test_service_checks_of_discovery() -> None:
+    from observatory.model import ServiceFacts
+    from scanners.dns.facts import ServiceStatus, SrvLookup, TargetFacts, TargetFlag
+
+    insecure = DnssecStatus(state=DnssecState.INSECURE, reason="NSEC proves no DS")
+    srv = SrvLookup(
+        name="_xmpp-client._tcp.example.org",
+        transport=Transport.STARTTLS,
+        dnssec=insecure,
+        records=[{"priority": 0, "weight": 0, "port": 5222, "target": "alias.example.org"}],
+    )  # type: ignore[list-item]
+    service = ServiceFacts(
+        kind=ServiceKind.C2S,
+        status=ServiceStatus.SRV,
+        srv=[srv],
+        targets=[
+            TargetFacts(name="alias.example.org", flags=[TargetFlag.CNAME]),
+            TargetFacts(name="gone.example.org", flags=[TargetFlag.NO_ADDRESS]),
+        ],
+        endpoints=[endpoint()],
+    )
+    found = service_hits(service)
+    assert found == {
+        "dns.srv.target-cname": "alias.example.org",
+        "dns.srv.target-no-address": "gone.example.org",
+        "dns.directtls.absent": True,
+        "dns.dnssec.insecure": "_xmpp-client._tcp.example.org",
+    }
+    fallback = service_hits(ServiceFacts(kind=ServiceKind.C2S, status=ServiceStatus.FALLBACK, endpoints=[endpoint()]))
+    assert fallback == {"dns.srv.missing": True}
