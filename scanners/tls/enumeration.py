@@ -12,6 +12,7 @@ walk over them gives that order. Every probe is one connection from the opener.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,21 +159,34 @@ class _Scan:
             return _VersionResult()
         head = self.walk(version, parts[0], [code]) if verdict is _Verdict.ACCEPTED else _nothing()
         sequences = await asyncio.gather(head, *(self.walk(version, part) for part in parts[1:]))
-        suites, server_order = await self.order(version, sequences)
+        suites, server_order = await self.order(version, sequences, codes)
         chain = first.certificates if verdict is _Verdict.ACCEPTED else None
         return _VersionResult(version in self.spoken, suites, server_order, chain)
 
-    async def order(self, version: TlsVersion, sequences: Sequence[list[int]]) -> tuple[list[int], bool | None]:
-        """The accepted suites in the server's order if it imposes one, and whether it does."""
+    async def order(
+        self, version: TlsVersion, sequences: Sequence[list[int]], offered: Sequence[int]
+    ) -> tuple[list[int], bool | None]:
+        """The accepted suites in the server's order if it imposes one, and whether it does.
+
+        ``sequences`` are the walks' picks per partition; ``offered`` is the order they were offered in.
+        """
         accepted = [code for sequence in sequences for code in sequence]
         if len(accepted) < 2:
             return accepted, None
+        filled = [sequence for sequence in sequences if sequence]
+        # A server that follows the client picks in the order offered; any other order proves its own.
+        rank = {code: position for position, code in enumerate(offered)}
+        if any(rank[a] > rank[b] for sequence in filled for a, b in itertools.pairwise(sequence)):
+            if len(filled) == 1:
+                return filled[0], True
+            return await self.walk(version, accepted, all_accepted=True), True
         # Under server order the top suite is the first pick of some partition (a "head"); leading
         # the re-offer with a non-head tells client order from server order in one connection.
         heads = {sequence[0] for sequence in sequences if sequence}
         backwards = list(reversed(accepted))
         lead = next((c for c in backwards if c not in heads and not _chacha(c)), None)
-        lead = lead or next((c for c in backwards if c not in heads), backwards[0])
+        if lead is None:  # (suite code 0 exists, so no truthiness here)
+            lead = next((c for c in backwards if c not in heads), backwards[0])
         # ChaCha20 last: servers that prioritise it when the client does would fake a client order.
         rest = [c for c in backwards if c != lead]
         offer = [lead, *(c for c in rest if not _chacha(c)), *(c for c in rest if _chacha(c))]
@@ -186,7 +200,6 @@ class _Scan:
             again = await self.pick(version, [*offer[1:], lead])
             if again != top:
                 return accepted, False
-        filled = [sequence for sequence in sequences if sequence]
         if len(filled) == 1 and filled[0][0] == top:
             return filled[0], True
         ordered = await self.walk(version, accepted, [top], all_accepted=True)

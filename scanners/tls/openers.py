@@ -1,8 +1,10 @@
-"""Openers: where the engine's connections come from.
+"""Where the engine's connections come from, and the entry point for an XMPP endpoint.
 
 ``endpoint_opener`` goes through the connection layer (limiter slot, TCP, XMPP STARTTLS up to
 ``<proceed/>`` or nothing for Direct TLS); ``tcp_opener`` is a bare TCP connection, for TLS on a
-port that needs no prelude (and for tests).
+port that needs no prelude (and for tests). ``scan_endpoint`` puts it together::
+
+    facts = await scan_endpoint(endpoint, limiter)   # TlsFacts
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from scanners.base import Transport
 from scanners.connection import Deadline, Endpoint, Limiter, open_prelude
+from scanners.connection.tls import ALPN
+from scanners.tls.enumeration import TlsScanOptions, scan_tls
+from scanners.tls.facts import TlsFacts
 from scanners.tls.probe import Opener, Streams
 
 
@@ -41,3 +48,15 @@ def tcp_opener(host: str, port: int) -> Opener:
                 pass
 
     return open_connection
+
+
+def endpoint_options(endpoint: Endpoint, **overrides: Any) -> TlsScanOptions:
+    """Options for an XMPP endpoint: SNI is the XMPP domain; Direct TLS offers the service's ALPN (XEP-0368)."""
+    alpn = (ALPN[endpoint.kind].decode(),) if endpoint.transport is Transport.DIRECTTLS else ()
+    return TlsScanOptions(**{"server_name": endpoint.domain, "alpn": alpn, **overrides})
+
+
+async def scan_endpoint(endpoint: Endpoint, limiter: Limiter, options: TlsScanOptions | None = None) -> TlsFacts:
+    """Enumerate one XMPP endpoint's TLS through the connection layer (STARTTLS or Direct TLS)."""
+    options = options or endpoint_options(endpoint)
+    return await scan_tls(endpoint_opener(endpoint, limiter, options.probe_timeout), options)

@@ -23,9 +23,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from scanners.base import ServiceKind, Transport
 from scanners.connection import Endpoint, Limiter, LimiterSettings
 from scanners.tls import registry
-from scanners.tls.enumeration import TlsScanOptions, scan_tls
 from scanners.tls.facts import TlsFacts, TlsVersion
-from scanners.tls.openers import endpoint_opener
+from scanners.tls.openers import scan_endpoint
 from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN
 from tests.testbed.pki import TestPKI
 from tests.testbed.prosody import HOST, ProsodyFactory, ProsodyInstance
@@ -143,19 +142,11 @@ ENDPOINTS = [
 ]
 
 
-async def scan_endpoint(instance: ProsodyInstance, port_name: str, kind: ServiceKind, transport: Transport) -> TlsFacts:
-    endpoint = Endpoint(
-        kind,
-        DOMAIN,
-        HOST,
-        getattr(instance.ports, port_name),
-        transport,
-        from_domain=SCANNER_DOMAIN if kind is ServiceKind.S2S else None,
-    )
-    alpn = ("xmpp-client" if kind is ServiceKind.C2S else "xmpp-server",) if transport is Transport.DIRECTTLS else ()
+async def scan(instance: ProsodyInstance, port_name: str, kind: ServiceKind, transport: Transport) -> TlsFacts:
+    from_domain = SCANNER_DOMAIN if kind is ServiceKind.S2S else None
+    endpoint = Endpoint(kind, DOMAIN, HOST, getattr(instance.ports, port_name), transport, from_domain=from_domain)
     # A short gap keeps the test quick; the connection layer's own tests cover pacing.
-    limiter = Limiter(LimiterSettings(min_gap=0.005))
-    return await scan_tls(endpoint_opener(endpoint, limiter), TlsScanOptions(server_name=DOMAIN, alpn=alpn))
+    return await scan_endpoint(endpoint, Limiter(LimiterSettings(min_gap=0.005)))
 
 
 def expected_chain(pki: TestPKI, leaf_name: str = "good") -> list[bytes]:
@@ -190,7 +181,7 @@ async def test_strong_instance_matches_the_sweep(
     kind: ServiceKind,
     transport: Transport,
 ) -> None:
-    facts = await scan_endpoint(prosody_strong, port_name, kind, transport)
+    facts = await scan(prosody_strong, port_name, kind, transport)
     assert_matches_sweep(facts, strong_sweep)
     # The intermediate profile leaves the order to the client.
     assert facts.server_order == {TlsVersion.TLS12: False, TlsVersion.TLS13: False}
@@ -206,7 +197,7 @@ async def test_weak_instance_matches_the_sweep(
     kind: ServiceKind,
     transport: Transport,
 ) -> None:
-    facts = await scan_endpoint(prosody_weak, port_name, kind, transport)
+    facts = await scan(prosody_weak, port_name, kind, transport)
     assert_matches_sweep(facts, weak_sweep)
     assert TlsVersion.TLS10 in facts.versions
     assert facts.server_order == dict.fromkeys(facts.versions, True)
@@ -216,7 +207,7 @@ async def test_weak_instance_matches_the_sweep(
 async def test_reported_order_is_what_openssl_sees(instance_name: str, request: pytest.FixtureRequest) -> None:
     # Given the engine's lists for an instance
     instance: ProsodyInstance = request.getfixturevalue(instance_name)
-    facts = await scan_endpoint(instance, "c2s_direct", ServiceKind.C2S, Transport.DIRECTTLS)
+    facts = await scan(instance, "c2s_direct", ServiceKind.C2S, Transport.DIRECTTLS)
     for version, names in facts.cipher_suites.items():
         # When s_client offers them in reverse and removes each pick in turn
         picks = openssl_order(instance.ports.c2s_direct, version, list(reversed(names)))
@@ -227,7 +218,7 @@ async def test_reported_order_is_what_openssl_sees(instance_name: str, request: 
 
 async def test_tls13_only_chain_comes_from_a_full_handshake(prosody_factory: ProsodyFactory, pki: TestPKI) -> None:
     instance = prosody_factory("tls13only", protocol="tlsv1_3")
-    facts = await scan_endpoint(instance, "c2s", ServiceKind.C2S, Transport.STARTTLS)
+    facts = await scan(instance, "c2s", ServiceKind.C2S, Transport.STARTTLS)
     assert facts.versions == [TlsVersion.TLS13]
     assert facts.certificate_chain == expected_chain(pki)
     assert facts.certificate_chain_version == TlsVersion.TLS13
@@ -237,7 +228,7 @@ async def test_tls13_only_chain_comes_from_a_full_handshake(prosody_factory: Pro
 async def test_ecdsa_certificate_gets_ecdsa_suites(prosody_factory: ProsodyFactory, pki: TestPKI) -> None:
     instance = prosody_factory("ecdsa", leaf=pki.leaf("ecdsa-p256"))
     swept = sweep(instance.ports.c2s_direct, [TlsVersion.TLS12, TlsVersion.TLS13])
-    facts = await scan_endpoint(instance, "c2s_direct", ServiceKind.C2S, Transport.DIRECTTLS)
+    facts = await scan(instance, "c2s_direct", ServiceKind.C2S, Transport.DIRECTTLS)
     assert_matches_sweep(facts, swept)
     assert all("_ECDSA_" in name for name in facts.cipher_suites[TlsVersion.TLS12])
     assert facts.certificate_chain == expected_chain(pki, "ecdsa-p256")

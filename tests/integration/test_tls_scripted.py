@@ -93,6 +93,24 @@ async def test_server_order_across_several_client_hellos(ports: PortAllocator) -
     assert facts.server_order == {TlsVersion.TLS12: True}
 
 
+async def test_client_order_across_several_client_hellos(ports: PortAllocator) -> None:
+    candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
+    spread = [candidates[300], candidates[5], candidates[200]]
+    facts, _ = await scan(PeerPolicy(suites={TLS12: spread}, server_order=False), ports)
+    assert sorted(facts.cipher_suites[TlsVersion.TLS12]) == sorted(registry.names(spread))
+    assert facts.server_order == {TlsVersion.TLS12: False}
+
+
+async def test_server_order_that_happens_to_match_ours(ports: PortAllocator) -> None:
+    # Given a server whose own order is the order we offer in: the walk alone cannot tell
+    candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
+    same = candidates[:3]
+    facts, _ = await scan(PeerPolicy(suites={TLS12: same}), ports)
+    # Then one re-offer in another order tells it
+    assert facts.cipher_suites == {TlsVersion.TLS12: registry.names(same)}
+    assert facts.server_order == {TlsVersion.TLS12: True}
+
+
 async def test_hello_retry_request_still_names_the_suite(ports: PortAllocator) -> None:
     # Given a TLS 1.3 server that wants an X448 share (we send X25519 and P-256): it answers HRR
     tls13 = codes("TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")
