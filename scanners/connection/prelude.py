@@ -16,7 +16,6 @@ seen so far (e.g. a stream error, or features without STARTTLS).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -87,10 +86,13 @@ def starttls_policy(features: StreamFeatures) -> StarttlsPolicy:
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close, letting what we wrote go out, but never wait long for a peer that does not read."""
     writer.close()
-    with contextlib.suppress(Exception):
+    try:
         async with asyncio.timeout(1):
             await writer.wait_closed()
+    except Exception:
+        writer.transport.abort()
 
 
 async def _connect(

@@ -11,8 +11,8 @@ complete and why. It opens, through the shared limiter:
 2. when STARTTLS is not ``<required/>``: a cleartext stream asking whether it is enforced anyway;
 3. when STARTTLS is offered: a stream testing STARTTLS command injection.
 
-2 and 3 run concurrently after 1. A stream error is recorded with its text (a redirect is never
-followed) and ends the probe.
+2 and 3 run concurrently after 1, if it read the features, got no stream error and time is left.
+A stream error is recorded with its text (a redirect is never followed) and ends the probe.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ async def probe_stream(
 
     policy = facts.get("starttls")
     follow_ups = []
-    if facts.get("stream_error") is None and endpoint.transport is Transport.STARTTLS:
+    if facts.get("stream_error") is None and endpoint.transport is Transport.STARTTLS and not deadline.expired:
         if options.enforcement and policy in (StarttlsPolicy.OPTIONAL, StarttlsPolicy.ABSENT):
             follow_ups.append(("enforcement", check_enforcement(endpoint, limiter, deadline)))
         if options.injection and policy in (StarttlsPolicy.OPTIONAL, StarttlsPolicy.REQUIRED):

@@ -51,7 +51,7 @@ def _random_user() -> str:
 
 
 def choose_scram(mechanisms: list[str]) -> str | None:
-    """A SCRAM mechanism without channel binding, the most common first."""
+    """A SCRAM mechanism without channel binding: SHA-256, SHA-1, SHA-512, then any other."""
     for name in SCRAM_PREFERENCE:
         if name in mechanisms:
             return name

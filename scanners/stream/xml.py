@@ -139,8 +139,8 @@ class StreamParser:
                     raise XmlRefused(f"the stream exceeded {self.limits.max_stream_bytes} bytes")
                 self._window += piece
                 if len(self._window) > self.limits.max_element_bytes:
-                    what = "stream header" if self._depth == 0 else "element"
-                    raise XmlRefused(f"a {what} exceeded {self.limits.max_element_bytes} bytes")
+                    what = "the stream header" if self._depth == 0 else "an element"
+                    raise XmlRefused(f"{what} exceeded {self.limits.max_element_bytes} bytes")
                 self._markup_done = False
                 self._parser.Parse(piece, False)
                 if self._child_start is None:

@@ -74,7 +74,7 @@ Script = Callable[[Peer], Awaitable[None]]
 
 
 class ScriptedServer:
-    """``async with ScriptedServer(script, port) as server:``; stops and reaps every handler on exit."""
+    """``async with ScriptedServer(script, port) as server:``; stops every script and connection on exit."""
 
     def __init__(self, script: Script, port: int, *, tls: ssl.SSLContext | None = None) -> None:
         self.script = script
@@ -84,26 +84,33 @@ class ScriptedServer:
         self.peers: list[Peer] = []
         self.failures: list[BaseException] = []
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._scripts: set[asyncio.Task[None]] = set()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         self.connections += 1
         peer = Peer(reader, writer)
         self.peers.append(peer)
+        # The script runs in a task of its own: cancelling it at shutdown leaves this handler to end
+        # normally (Python 3.11 logs a traceback for every cancelled start_server handler).
+        script = asyncio.create_task(self.script(peer))
+        self._scripts.add(script)
         try:
-            await self.script(peer)
+            await script
+        except asyncio.CancelledError:
+            if not script.cancelled():
+                raise
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ssl.SSLError):
             pass  # the client hung up or gave up: expected for most scripts
         except Exception as exc:  # a bug in the script: the test should see it
             self.failures.append(exc)
         finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+            self._scripts.discard(script)
+            await _close(writer)
+            self._handlers.discard(handler)
 
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._handle, HOST, self.port, ssl=self.tls)
@@ -114,12 +121,23 @@ class ScriptedServer:
     ) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for script in list(self._scripts):
+            script.cancel()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=5)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await self._server.wait_closed()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close politely (so the client reads everything sent), but never wait long for it."""
+    writer.close()
+    try:
+        async with asyncio.timeout(1):
+            await writer.wait_closed()
+    except (TimeoutError, ConnectionError, ssl.SSLError):
+        writer.transport.abort()
 
 
 def server_context(leaf: Leaf, alpn: list[str] | None = None, sni: list[str] | None = None) -> ssl.SSLContext:
