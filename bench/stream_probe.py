@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from http_discovery import report, timed  # the bench scripts' shared timing helpers (this folder)
 
 from scanners.base import ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
@@ -53,21 +53,6 @@ HOSTILE: dict[str, Script] = {
     "10000 nested elements": deep_nesting,
     "close after <proceed/>": close_mid_starttls(after_proceed=True),
 }
-
-
-async def timed(rounds: int, work: Callable[[], Awaitable[object]]) -> list[float]:
-    await work()  # warm-up
-    seconds = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        await work()
-        seconds.append(time.perf_counter() - start)
-    return seconds
-
-
-def report(label: str, seconds: list[float]) -> None:
-    ms = [value * 1000 for value in seconds]
-    print(f"{label:<52} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   max {max(ms):7.1f}")
 
 
 async def bench_prosody(prosody: ProsodyInstance, rounds: int) -> None:
