@@ -81,9 +81,11 @@ CAPS: dict[str, GradeLetter] = {
     "cert.signature.weak": "T",
 }
 
-#: Severities that keep an A from becoming A+ (and, for ``low``, turn it into A−).
-A_MINUS_SEVERITY = Severity.LOW
-NO_A_PLUS_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW})
+#: Findings that decide the grade even when no TLS could be observed at all.
+WITHOUT_TLS: dict[str, str] = {
+    "xmpp.starttls.absent": "no TLS at all",
+    "dns.dnssec.bogus": "DNSSEC validation fails",
+}
 
 
 def rank(letter: GradeLetter) -> int:
@@ -160,10 +162,8 @@ def grade_endpoint(
     """The endpoint's grade from its facts and its own findings; None when it could not be scanned."""
     ids = {finding.id for finding in findings}
     if tls is None or not tls.versions:
-        if "xmpp.starttls.absent" in ids:
-            cap = GradeCap(grade="F", reason="no TLS at all", finding="xmpp.starttls.absent")
-            return Grade(letter="F", score=0, caps=[cap])
-        return None
+        caps = [GradeCap(grade="F", reason=reason, finding=fid) for fid, reason in WITHOUT_TLS.items() if fid in ids]
+        return Grade(letter="F", score=0, caps=caps) if caps else None
     scores = score(tls, certificate)
     assert scores is not None  # versions is not empty
     letter = letter_for_score(scores.total)
@@ -177,10 +177,11 @@ def grade_endpoint(
             letter = cap.grade
 
     if letter == "A":
-        severities = {finding.severity for finding in findings}
+        # Judged as if trusted: trust problems give T below, they do not also take the "+" away.
+        severities = {finding.severity for finding in findings if CAPS.get(finding.id) != "T"}
         if severities & {Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM}:
             pass
-        elif A_MINUS_SEVERITY in severities:
+        elif Severity.LOW in severities:
             letter = "A-"
             caps.append(GradeCap(grade="A-", reason="a low-severity finding remains"))
         elif TlsVersion.TLS13 in tls.versions and _encryption_enforced(transport, starttls):

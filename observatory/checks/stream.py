@@ -40,8 +40,9 @@ def starttls_injection(ctx: EndpointContext) -> Outcome:
     stream = ctx.endpoint.stream
     if stream is None or stream.injection is None:
         return False
-    # Answered in clear text after <proceed/> is as bad: pipelined plaintext steered the session.
-    return stream.injection.outcome in (InjectionOutcome.ANSWERED_IN_TLS, InjectionOutcome.ANSWERED_IN_CLEARTEXT)
+    # Only an answer inside TLS proves the injection; a server that answers in clear text never
+    # started TLS on that connection (Prosody 0.12 answers a stream error there), which a client sees.
+    return stream.injection.outcome is InjectionOutcome.ANSWERED_IN_TLS
 
 
 def _mechanisms_before_tls(ctx: EndpointContext) -> list[str]:

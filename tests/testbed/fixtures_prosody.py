@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.testbed.dns_zones import WEAK_DOMAIN
 from tests.testbed.layout import Layout, XmppPorts
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
@@ -36,7 +37,11 @@ def prosody_strong(testbed_root: Path, layout: Layout, pki: TestPKI) -> Iterator
 @pytest.fixture(scope="session")
 def prosody_weak(testbed_root: Path, layout: Layout, pki: TestPKI) -> Iterator[ProsodyInstance]:
     """TLS 1.0+ with CBC-SHA suites and server preference, optional STARTTLS, PLAIN before TLS."""
-    yield from _run(testbed_root, dataclasses.replace(_strong_config("weak", layout.weak, pki, layout), **WEAK_KNOBS))
+    # It also hosts weak.example.test, the domain whose SRV records (tests/testbed/dns_zones.py) point here.
+    config = dataclasses.replace(
+        _strong_config("weak", layout.weak, pki, layout), **WEAK_KNOBS, extra_hosts=(WEAK_DOMAIN,)
+    )
+    yield from _run(testbed_root, config)
 
 
 @pytest.fixture

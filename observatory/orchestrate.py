@@ -1,0 +1,281 @@
+"""The scan: discovery, then every endpoint probed concurrently through one limiter, then judgment.
+
+Nothing observed is dropped. Each probe (stream, TLS) of each endpoint is its own task; when the
+scan's time runs out, finished probes keep their facts and unfinished ones become ``timeout``
+errors on their endpoint, so the result is always a complete, valid document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from observatory.judge import judge
+from observatory.model import (
+    EndpointFacts,
+    ScanFacts,
+    ScanRequest,
+    ScanResult,
+    ServiceFacts,
+    ServicesFacts,
+    endpoint_id,
+)
+from scanners.addresses import HostPort
+from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
+from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
+from scanners.dns.discovery import DEFAULT_PORTS, DiscoveryOptions, discover
+from scanners.dns.facts import DiscoveredEndpoint, Discovery, ServiceDiscovery
+from scanners.dns.trust_anchors import TrustAnchors
+from scanners.stream.facts import StreamFacts
+from scanners.stream.prober import probe_stream
+from scanners.tls.enumeration import TlsScanOptions, scan_tls
+from scanners.tls.facts import TlsFacts
+from scanners.tls.openers import endpoint_opener
+
+#: The scanner's own domain on s2s streams when none is given (``from``). A name under
+#: ``.invalid`` (RFC 6761) can never make the scanned server connect anywhere.
+DEFAULT_FROM_DOMAIN = "xmpp-observatory.invalid"
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_PROBE_TIMEOUT = 20.0
+ALPN = {ServiceKind.C2S: "xmpp-client", ServiceKind.S2S: "xmpp-server"}
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    domain: str
+    kinds: tuple[ServiceKind, ...] = (ServiceKind.C2S, ServiceKind.S2S)
+    resolver: HostPort | None = None
+    trust_anchors: TrustAnchors | None = None
+    ca_file: str | None = None
+    extra_roots: tuple[x509.Certificate, ...] = ()
+    connect: HostPort | None = None
+    ipv4: bool = True
+    ipv6: bool = True
+    from_domain: str = DEFAULT_FROM_DOMAIN
+    limiter: LimiterSettings = field(default_factory=LimiterSettings)
+    #: The whole scan, discovery included.
+    timeout: float = DEFAULT_TIMEOUT
+    #: One connection's set-up and exchange.
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    dns_timeout: float = 3.0
+    default_ports: dict[ServiceKind, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+
+
+class EventKind(StrEnum):
+    DISCOVERY_STARTED = "discovery-started"
+    DISCOVERY_DONE = "discovery-done"
+    PROBE_STARTED = "probe-started"
+    PROBE_DONE = "probe-done"
+    JUDGING = "judging"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """Progress, for the CLI's status line and the website's live view."""
+
+    kind: EventKind
+    message: str
+    endpoint: str | None = None
+    #: Probes finished and planned so far.
+    done: int = 0
+    total: int = 0
+
+
+Observer = Callable[[ScanEvent], None]
+
+
+def _ignore(_event: ScanEvent) -> None:
+    return None
+
+
+def _endpoint_facts(kind: ServiceKind, found: DiscoveredEndpoint) -> EndpointFacts:
+    return EndpointFacts(
+        id=endpoint_id(kind, found.transport, found.target, found.port, found.address),
+        kind=kind,
+        target=found.target,
+        port=found.port,
+        address=found.address,
+        transport=found.transport,
+        priority=found.priority,
+        weight=found.weight,
+        dnssec=found.dnssec,
+        tlsa=found.tlsa,
+    )
+
+
+def _service_facts(service: ServiceDiscovery, endpoints: list[EndpointFacts]) -> ServiceFacts:
+    return ServiceFacts(
+        kind=service.kind,
+        status=service.status,
+        srv=service.srv,
+        srv_cnames=service.srv_cnames,
+        direct_tls_refused=service.direct_tls_refused,
+        targets=service.targets,
+        endpoints=endpoints,
+    )
+
+
+class _Run:
+    def __init__(self, options: ScanOptions, observer: Observer) -> None:
+        self.options = options
+        self.observer = observer
+        self.limiter = Limiter(options.limiter)
+        self.done = 0
+        self.total = 0
+
+    def emit(self, kind: EventKind, message: str, endpoint: str | None = None) -> None:
+        self.observer(ScanEvent(kind, message, endpoint, self.done, self.total))
+
+    def _connection_endpoint(self, facts: EndpointFacts) -> Endpoint:
+        return Endpoint(
+            kind=facts.kind,
+            domain=self.options.domain,
+            address=facts.address,
+            port=facts.port,
+            transport=facts.transport,
+            from_domain=self.options.from_domain if facts.kind is ServiceKind.S2S else None,
+        )
+
+    async def _stream(self, facts: EndpointFacts, deadline: float) -> StreamFacts:
+        remaining = max(1.0, deadline - time.monotonic())
+        return await probe_stream(
+            self._connection_endpoint(facts), self.limiter, Deadline.after(min(remaining, self.options.timeout))
+        )
+
+    async def _tls(self, facts: EndpointFacts) -> TlsFacts:
+        endpoint = self._connection_endpoint(facts)
+        options = TlsScanOptions(
+            server_name=self.options.domain,
+            alpn=(ALPN[facts.kind],) if facts.transport is Transport.DIRECTTLS else (),
+            probe_timeout=self.options.probe_timeout,
+            max_in_flight=self.options.limiter.max_in_flight,
+        )
+        return await scan_tls(endpoint_opener(endpoint, self.limiter, self.options.probe_timeout), options)
+
+    async def _probe(self, facts: EndpointFacts, name: str, job: Any) -> Any:
+        try:
+            return await job
+        finally:
+            self.done += 1
+            self.emit(EventKind.PROBE_DONE, f"{name} probe done", facts.id)
+
+    async def probe_all(self, endpoints: list[EndpointFacts], deadline: float) -> list[EndpointFacts]:
+        tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
+        for index, facts in enumerate(endpoints):
+            tasks[(index, "stream")] = asyncio.create_task(self._probe(facts, "stream", self._stream(facts, deadline)))
+            tasks[(index, "tls")] = asyncio.create_task(self._probe(facts, "tls", self._tls(facts)))
+            self.emit(EventKind.PROBE_STARTED, "probing", facts.id)
+        self.total += len(tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        probed: list[EndpointFacts] = []
+        for index, facts in enumerate(endpoints):
+            update: dict[str, Any] = {}
+            errors = list(facts.errors)
+            for name in ("stream", "tls"):
+                task = tasks[(index, name)]
+                if task.cancelled():
+                    message = f"the scan's time limit ({self.options.timeout:g} s) ended the {name} probe"
+                    errors.append(ProbeError(phase=name, reason=ErrorReason.TIMEOUT, message=message))
+                elif (exc := task.exception()) is not None:
+                    # A bug in a probe: record it as a fact, keep everything else.
+                    message = f"{type(exc).__name__}: {exc}"
+                    errors.append(ProbeError(phase=name, reason=ErrorReason.INTERNAL, message=message))
+                else:
+                    update[name] = task.result()
+            probed.append(facts.model_copy(update={**update, "errors": errors}))
+        return probed
+
+
+async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFacts:
+    """Discover and probe; the facts of the scan, unjudged."""
+    run = _Run(options, observer)
+    started_at = datetime.now(UTC)
+    deadline = time.monotonic() + options.timeout
+    run.emit(EventKind.DISCOVERY_STARTED, f"looking up {options.domain}")
+    discovery_options = DiscoveryOptions(
+        kinds=options.kinds,
+        resolver=options.resolver,
+        trust_anchors=options.trust_anchors,
+        default_ports=options.default_ports,
+        ipv4=options.ipv4,
+        ipv6=options.ipv6,
+        connect=options.connect,
+        timeout=options.dns_timeout,
+        time_limit=max(1.0, min(options.timeout / 2, 60.0)),
+    )
+    errors: list[ProbeError] = []
+    try:
+        discovery = await asyncio.wait_for(discover(options.domain, discovery_options), timeout=options.timeout)
+    except TimeoutError:
+        discovery = None
+        errors.append(ProbeError(phase="dns", reason=ErrorReason.TIMEOUT, message="discovery did not finish in time"))
+
+    services: dict[ServiceKind, ServiceFacts] = {}
+    if discovery is not None:
+        errors.extend(discovery.errors)
+        planned = {
+            service.kind: (service, [_endpoint_facts(service.kind, found) for found in service.endpoints])
+            for service in discovery.services
+        }
+        count = sum(len(endpoints) for _, endpoints in planned.values())
+        run.emit(EventKind.DISCOVERY_DONE, f"{count} endpoint{'s' if count != 1 else ''} to probe")
+        everything = [endpoint for _, endpoints in planned.values() for endpoint in endpoints]
+        probed = iter(await run.probe_all(everything, deadline))
+        for kind, (service, endpoints) in planned.items():
+            services[kind] = _service_facts(service, [next(probed) for _ in endpoints])
+
+    return ScanFacts(
+        domain=options.domain,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        request=ScanRequest(
+            domain=options.domain,
+            kinds=list(options.kinds),
+            resolver=str(options.resolver) if options.resolver else None,
+            trust_anchor=options.trust_anchors.source if options.trust_anchors else None,
+            ca_file=options.ca_file,
+            extra_roots=[root.public_bytes(Encoding.DER) for root in options.extra_roots],
+        ),
+        dns=discovery.stats if isinstance(discovery, Discovery) else None,
+        services=ServicesFacts(c2s=services.get(ServiceKind.C2S), s2s=services.get(ServiceKind.S2S)),
+        errors=errors,
+    )
+
+
+async def run_scan(options: ScanOptions, observer: Observer = _ignore) -> ScanResult:
+    facts = await collect(options, observer)
+    observer(ScanEvent(EventKind.JUDGING, "grading"))
+    result = judge(facts, extra_roots=options.extra_roots)
+    observer(ScanEvent(EventKind.DONE, "done"))
+    return result
+
+
+def incomplete(result: ScanResult) -> list[str]:
+    """Why the scan could not be completed (empty when it was): the reasons behind exit code 3."""
+    reasons = [f"{error.phase}: {error.message}" for error in result.errors]
+    for name in ("c2s", "s2s"):
+        service = getattr(result.services, name)
+        if name in [kind.value for kind in result.request.kinds] and service is None and not result.errors:
+            reasons.append(f"{name}: not scanned")
+        if service is None:
+            continue
+        if not service.endpoints and service.status is not None and service.status.value == "none":
+            reasons.append(f"{name}: no endpoint found")
+        for endpoint in service.endpoints:
+            if endpoint.grade is None:
+                first = endpoint.errors[0].message if endpoint.errors else "no result"
+                reasons.append(f"{endpoint.id}: {first}")
+    return reasons

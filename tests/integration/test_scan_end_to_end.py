@@ -1,0 +1,104 @@
+"""The whole scan on the loopback testbed: discovery, streams, TLS, certificates, DANE, grades."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from observatory.orchestrate import ScanOptions, incomplete, run_scan
+from observatory.model import ScanResult
+from observatory.trust_store import load_ca_file
+from scanners.addresses import HostPort
+from scanners.base import ServiceKind
+from scanners.dns.trust_anchors import load_trust_anchors
+from tests.testbed.dns import DnsTestbed
+from tests.testbed.layout import SCANNER_DOMAIN
+from tests.testbed.pki import TestPKI
+from tests.testbed.prosody import ProsodyInstance
+
+pytestmark = pytest.mark.integration
+
+
+def scan(dns_testbed: DnsTestbed, pki: TestPKI, domain: str, *, trusted: bool = True, **extra) -> ScanResult:  # type: ignore[no-untyped-def]
+    host, port = dns_testbed.resolver
+    options = ScanOptions(
+        domain=domain,
+        resolver=HostPort(host, port),
+        trust_anchors=load_trust_anchors(dns_testbed.trust_anchor_path),
+        extra_roots=tuple(load_ca_file(pki.root_path)) if trusted else (),
+        from_domain=SCANNER_DOMAIN,
+        timeout=120,
+        **extra,
+    )
+    return asyncio.run(run_scan(options))
+
+
+@pytest.fixture(scope="module")
+def strong_result(dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance) -> ScanResult:
+    return scan(dns_testbed, pki, "example.test")
+
+
+@pytest.fixture(scope="module")
+def weak_result(dns_testbed: DnsTestbed, pki: TestPKI, prosody_weak: ProsodyInstance) -> ScanResult:
+    return scan(dns_testbed, pki, "weak.example.test")
+
+
+def test_strong_server_gets_a_plus_everywhere_and_no_false_finding(strong_result: ScanResult) -> None:
+    assert incomplete(strong_result) == []
+    for kind in ("c2s", "s2s"):
+        service = getattr(strong_result.services, kind)
+        assert service is not None
+        # Every SRV target × address × transport: 2 transports × (127.0.0.1, ::1)
+        assert len(service.endpoints) == 4
+        for endpoint in service.endpoints:
+            assert endpoint.grade is not None
+            assert endpoint.grade.letter == "A+", (endpoint.id, endpoint.grade)
+            assert endpoint.certificate is not None
+            assert endpoint.certificate.trusted is True
+            assert endpoint.certificate.identity_matches is True
+            assert endpoint.dane is not None
+            assert endpoint.dane.status.value == "valid"
+        assert service.grade is not None
+        assert service.grade.letter == "A+"
+    # Informational only: Prosody 0.12 follows the client's order (Mozilla intermediate) and has no
+    # channel binding usable on TLS 1.3.
+    assert {f.id for f in strong_result.findings} <= {"tls.cipher.client-order", "xmpp.sasl.no-channel-binding"}
+
+
+def test_weak_server_shows_every_planted_weakness(weak_result: ScanResult) -> None:
+    ids = {f.id for f in weak_result.findings if f.service is ServiceKind.C2S}
+    planted = {
+        "tls.protocol.tls10",
+        "tls.protocol.tls11",
+        "tls.cipher.static-rsa",
+        "xmpp.starttls.optional",
+        "xmpp.sasl.plain-before-tls",
+        "dane.mismatch",
+    }
+    assert planted <= ids, planted - ids
+    c2s = weak_result.services.c2s
+    assert c2s is not None
+    assert c2s.grade is not None
+    # DANE mismatch caps at F; without it TLS 1.0/1.1, optional STARTTLS and PLAIN would give C.
+    assert c2s.grade.letter == "F"
+    starttls = [e for e in c2s.endpoints if e.transport.value == "starttls"]
+    assert all(e.stream and e.stream.starttls and e.stream.starttls.value == "optional" for e in starttls)
+
+
+def test_untrusted_chain_gives_t(dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance) -> None:
+    result = scan(dns_testbed, pki, "example.test", trusted=False, kinds=(ServiceKind.C2S,))
+    c2s = result.services.c2s
+    assert c2s is not None
+    assert {e.grade.letter for e in c2s.endpoints if e.grade} == {"T"}
+    assert {e.grade.if_trusted for e in c2s.endpoints if e.grade} == {"A+"}
+    assert "cert.untrusted" in {f.id for f in result.findings}
+
+
+def test_bogus_zone_gives_f(dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance) -> None:
+    result = scan(dns_testbed, pki, "bogus.test", kinds=(ServiceKind.C2S,))
+    assert "dns.dnssec.bogus" in {f.id for f in result.findings}
+    c2s = result.services.c2s
+    assert c2s is not None
+    assert c2s.grade is not None
+    assert c2s.grade.letter == "F"
