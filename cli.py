@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -10,13 +11,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from observatory import __version__, storage
+from observatory.grading import rank
+from observatory.model import ScanResult
+from observatory.orchestrate import (
+    DEFAULT_FROM_DOMAIN,
+    DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    ScanEvent,
+    ScanOptions,
+    incomplete,
+    run_scan,
+)
 from observatory.storage.migrate import SchemaState
 from observatory.trust_store import CaFileError, load_ca_file
-from reports.json import render_schema
+from reports.json import render_json, render_schema
+from reports.text import render_text
 from scanners.addresses import AddressError, HostPort, parse_host_port
 from scanners.base import ServiceKind
+from scanners.connection import LimiterSettings
+from scanners.connection.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MIN_GAP
 from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.trust_anchors import TrustAnchorError, TrustAnchors, load_trust_anchors
 
@@ -78,97 +94,6 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("domain", callback=_domain)
-@click.option(
-    "--kind",
-    type=click.Choice(["c2s", "s2s", "both"]),
-    default="both",
-    show_default=True,
-    help="Which service to scan: client-to-server, server-to-server, or both.",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Report format: text for people, json for machines (the full result document).",
-)
-@click.option(
-    "--resolver",
-    metavar="HOST[:PORT]",
-    callback=_resolver,
-    help="IP address of the recursive DNS server to ask (port 53 unless given; IPv6 as [addr]:port). "
-    "Default: the system's resolvers. DNSSEC is validated by the scanner itself either way.",
-)
-@click.option(
-    "--trust-anchor",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_trust_anchor,
-    metavar="FILE",
-    help="DNSSEC trust anchors to use instead of the IANA root's: DS or DNSKEY records in zone-file "
-    "format, like the dsset- files dnssec-signzone writes.",
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_ca_file,
-    metavar="FILE",
-    help="Extra trusted root certificates (PEM), added to Mozilla's roots.",
-)
-def scan(
-    domain: str,
-    kind: str,
-    output_format: str,
-    resolver: HostPort | None,
-    trust_anchor: TrustAnchors | None,
-    ca_file: Path | None,
-) -> None:
-    """Scan the XMPP services of DOMAIN and print a graded report.
-
-    DOMAIN is the XMPP domain (the part after @ in an address), e.g. example.org; international
-    names are accepted and converted to their ASCII form.
-    """
-    kinds = [ServiceKind.C2S, ServiceKind.S2S] if kind == "both" else [ServiceKind(kind)]
-    click.echo(
-        f"observatory {__version__}: the scan engine is not available yet in this version. "
-        f"The request was checked and is valid ({domain}, {'+'.join(k.value for k in kinds)}); "
-        "nothing was scanned.",
-        err=True,
-    )
-    sys.exit(EXIT_INCOMPLETE)
-
-
-@cli.command()
-def checks() -> None:
-    """List every finding the scanner can report: id, severity, grade cap and title."""
-    from observatory.catalogue import catalogue
-    from observatory.grading import CAPS
-
-    for entry in catalogue().values():
-        cap = CAPS.get(entry.id, "")
-        click.echo(f"{entry.id:34} {entry.severity.value:9} {cap:2} {entry.title}")
-
-
-@cli.command()
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default="docs")
-def docs(folder: Path) -> None:
-    """Write the generated reference documents (grading.md, checks.md) into FOLDER (default: docs)."""
-    from reports.docs import checks_markdown, grading_markdown
-
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "grading.md").write_text(grading_markdown(), encoding="utf-8")
-    (folder / "checks.md").write_text(checks_markdown(), encoding="utf-8")
-    click.echo(f"wrote {folder / 'grading.md'} and {folder / 'checks.md'}")
-
-
-@cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the result document (--format json), versioned by format_version."""
-    click.echo(render_schema(), nl=False)
-
-
 # --- Stored scans -------------------------------------------------------------------------------
 
 DB_EXIT_CODES_HELP = """\b
@@ -205,6 +130,297 @@ def _storage_errors() -> Iterator[None]:
 def _warn_skipped(skipped: list[storage.SkippedScan]) -> None:
     for scan in skipped:
         click.echo(f"observatory: {scan}", err=True)
+
+
+def _connect(_ctx: click.Context, _param: click.Parameter, value: str | None) -> HostPort | None:
+    if value is None:
+        return None
+    try:
+        return parse_host_port(value, 0)
+    except AddressError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("domain", callback=_domain)
+@click.option(
+    "--kind",
+    type=click.Choice(["c2s", "s2s", "both"]),
+    default="both",
+    show_default=True,
+    help="Which service to scan: client-to-server, server-to-server, or both.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format: text for people, json for machines (the full result document; "
+    "`observatory schema` prints its JSON Schema).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE instead of standard output.",
+)
+@click.option(
+    "--fail-under",
+    type=click.Choice(GRADE_CHOICES),
+    metavar="GRADE",
+    help="Exit with 1 when a scanned service's grade is below GRADE (A+, A, A-, B … F; T counts as below E).",
+)
+@click.option(
+    "--resolver",
+    metavar="HOST[:PORT]",
+    callback=_resolver,
+    help="IP address of the recursive DNS server to ask (port 53 unless given; IPv6 as [addr]:port). "
+    "Default: the system's resolvers. DNSSEC is validated by the scanner itself either way.",
+)
+@click.option(
+    "--trust-anchor",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_trust_anchor,
+    metavar="FILE",
+    help="DNSSEC trust anchors to use instead of the IANA root's: DS or DNSKEY records in zone-file "
+    "format, like the dsset- files dnssec-signzone writes.",
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    callback=_ca_file,
+    metavar="FILE",
+    help="Extra trusted root certificates (PEM), added to Mozilla's roots.",
+)
+@click.option(
+    "--connect",
+    metavar="HOST[:PORT]",
+    callback=_connect,
+    help="Skip DNS discovery and scan this address or host name as DOMAIN's server (e.g. a staging "
+    "server before DNS points at it). Port: 5222 for c2s, 5269 for s2s unless given; IPv6 as "
+    "[addr]:port. Certificates are still checked against DOMAIN.",
+)
+@click.option("--ipv4", is_flag=True, help="Only look up and scan IPv4 addresses.")
+@click.option("--ipv6", is_flag=True, help="Only look up and scan IPv6 addresses (neither flag: both).")
+@click.option(
+    "--from-domain",
+    metavar="DOMAIN",
+    default=DEFAULT_FROM_DOMAIN,
+    show_default=True,
+    help="The scanner's own domain, sent as 'from' on s2s streams. The scanner never asks the server "
+    "to connect back to it.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1, max=64),
+    default=DEFAULT_MAX_IN_FLIGHT,
+    metavar="N",
+    show_default=True,
+    help="Most connections open at once to one server address.",
+)
+@click.option(
+    "--connection-gap",
+    type=click.FloatRange(min=0, max=60),
+    default=DEFAULT_MIN_GAP,
+    show_default=True,
+    metavar="SECONDS",
+    help="Least time between two new connections to one server address (servers rate-limit).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time limit for the whole scan; what is unfinished then is reported as such.",
+)
+@click.option(
+    "--probe-timeout",
+    type=click.FloatRange(min=1, max=600),
+    default=DEFAULT_PROBE_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time limit for one connection.",
+)
+@click.option(
+    "--dns-timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    default=3.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds to wait for each DNS answer (each question is tried twice).",
+)
+@click.option(
+    "--no-sasl-probes",
+    is_flag=True,
+    help="Never start SASL: skip the cleartext SASL attempt that checks STARTTLS enforcement and "
+    "SCRAM's first round for a random account (XEP-0474/0515). No password is ever sent either way.",
+)
+@click.option(
+    "--save/--no-save",
+    default=True,
+    show_default=True,
+    help="Store the result in the database (see `observatory history`).",
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Show what changed since the last stored scan of DOMAIN: grades, findings, endpoints, "
+    "TLS versions and suites, certificates.",
+)
+@_db_option
+def scan(
+    domain: str,
+    kind: str,
+    output_format: str,
+    output: Path | None,
+    fail_under: str | None,
+    resolver: HostPort | None,
+    trust_anchor: TrustAnchors | None,
+    ca_file: Path | None,
+    connect: HostPort | None,
+    ipv4: bool,
+    ipv6: bool,
+    from_domain: str,
+    max_connections: int,
+    connection_gap: float,
+    timeout: float,
+    probe_timeout: float,
+    dns_timeout: float,
+    no_sasl_probes: bool,
+    save: bool,
+    diff: bool,
+    db_url: str | None,
+) -> None:
+    """Scan the XMPP services of DOMAIN and print a graded report.
+
+    DOMAIN is the XMPP domain (the part after @ in an address), e.g. example.org; international
+    names are accepted and converted to their ASCII form. Progress is shown on standard error when
+    it is a terminal.
+    """
+    kinds = (ServiceKind.C2S, ServiceKind.S2S) if kind == "both" else (ServiceKind(kind),)
+    try:
+        from_domain = normalize_domain(from_domain)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--from-domain'") from None
+    options = ScanOptions(
+        domain=domain,
+        kinds=kinds,
+        resolver=resolver,
+        trust_anchors=trust_anchor,
+        ca_file=str(ca_file) if ca_file else None,
+        extra_roots=tuple(load_ca_file(ca_file)) if ca_file else (),
+        connect=connect,
+        ipv4=ipv4 or not ipv6,
+        ipv6=ipv6 or not ipv4,
+        from_domain=from_domain,
+        limiter=LimiterSettings(max_in_flight=max_connections, min_gap=connection_gap),
+        timeout=timeout,
+        probe_timeout=probe_timeout,
+        dns_timeout=dns_timeout,
+        sasl_probes=not no_sasl_probes,
+    )
+    result = run_with_progress(options)
+
+    changes: list[str] | None = None
+    if save or diff:
+        with (
+            _storage_errors(),
+            storage.open_database(db_url) as database,
+            database.connection_errors(),
+            database.session() as session,
+        ):
+            previous = storage.latest_for_domain(session, domain=domain, kinds=kinds) if diff else None
+            if save:
+                storage.save_result(session, result=result)
+        if previous is not None:
+            _warn_skipped(previous.skipped)
+            if previous.scan is None or previous.scan.result is None:
+                changes = ["no earlier scan of this domain"]
+            else:
+                changes = storage.describe(storage.diff_results(previous.scan.result, result)) or ["no change"]
+
+    write_report(result, output_format, output, changes)
+    reasons = incomplete(result)
+    if reasons:
+        click.echo("observatory: the scan could not be completed:", err=True)
+        for reason in reasons[:10]:
+            click.echo(f"  {reason}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    if fail_under and below(result, fail_under):
+        sys.exit(EXIT_BELOW_BAR)
+
+
+def below(result: ScanResult, bar: str) -> bool:
+    grades = [service.grade for service in (result.services.c2s, result.services.s2s) if service and service.grade]
+    return any(rank(grade.letter) > rank(bar) for grade in grades)  # type: ignore[arg-type]
+
+
+def run_with_progress(options: ScanOptions) -> ScanResult:
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        return asyncio.run(run_scan(options))
+    with err.status(f"scanning {options.domain} …") as status:
+
+        def show(event: ScanEvent) -> None:
+            progress = f" [{event.done}/{event.total}]" if event.total else ""
+            status.update(f"scanning {options.domain}{progress}: {event.message}")
+
+        return asyncio.run(run_scan(options, show))
+
+
+def write_report(result: ScanResult, output_format: str, output: Path | None, changes: list[str] | None) -> None:
+    if output_format == "json":
+        text = render_json(result)
+    else:
+        color = output is None and Console().is_terminal
+        text = render_text(result, width=min(Console().width, 100) if output is None else 80, color=color)
+        if changes is not None:
+            text += "\nChanges since the last scan:\n" + "".join(f"  {line}\n" for line in changes)
+    if output is None:
+        click.echo(text, nl=False)
+        if output_format == "json" and changes is not None:
+            click.echo("Changes since the last scan:\n" + "".join(f"  {line}\n" for line in changes), err=True)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"observatory: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.command()
+def checks() -> None:
+    """List every finding the scanner can report: id, severity, grade cap and title."""
+    from observatory.catalogue import catalogue
+    from observatory.grading import CAPS
+
+    for entry in catalogue().values():
+        cap = CAPS.get(entry.id, "")
+        click.echo(f"{entry.id:34} {entry.severity.value:9} {cap:2} {entry.title}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default="docs")
+def docs(folder: Path) -> None:
+    """Write the generated reference documents (grading.md, checks.md) into FOLDER (default: docs)."""
+    from reports.docs import checks_markdown, grading_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "grading.md").write_text(grading_markdown(), encoding="utf-8")
+    (folder / "checks.md").write_text(checks_markdown(), encoding="utf-8")
+    click.echo(f"wrote {folder / 'grading.md'} and {folder / 'checks.md'}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the result document (--format json), versioned by format_version."""
+    click.echo(render_schema(), nl=False)
 
 
 def _schema_line(database: storage.Database, state: SchemaState) -> str:

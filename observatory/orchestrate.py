@@ -35,7 +35,7 @@ from scanners.dns.discovery import DEFAULT_PORTS, DiscoveryOptions, discover
 from scanners.dns.facts import DiscoveredEndpoint, Discovery, ServiceDiscovery
 from scanners.dns.trust_anchors import TrustAnchors
 from scanners.stream.facts import StreamFacts
-from scanners.stream.prober import probe_stream
+from scanners.stream.prober import ProbeOptions, probe_stream
 from scanners.tls.enumeration import TlsScanOptions, scan_tls
 from scanners.tls.facts import TlsFacts
 from scanners.tls.openers import endpoint_opener
@@ -66,6 +66,8 @@ class ScanOptions:
     #: One connection's set-up and exchange.
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
     dns_timeout: float = 3.0
+    #: Start SASL for a random, non-existent account (STARTTLS enforcement; XEP-0474/0515 attributes).
+    sasl_probes: bool = True
     default_ports: dict[ServiceKind, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
 
 
@@ -147,9 +149,9 @@ class _Run:
 
     async def _stream(self, facts: EndpointFacts, deadline: float) -> StreamFacts:
         remaining = max(1.0, deadline - time.monotonic())
-        return await probe_stream(
-            self._connection_endpoint(facts), self.limiter, Deadline.after(min(remaining, self.options.timeout))
-        )
+        probes = ProbeOptions(enforcement=self.options.sasl_probes, scram=self.options.sasl_probes)
+        deadline_ = Deadline.after(min(remaining, self.options.timeout))
+        return await probe_stream(self._connection_endpoint(facts), self.limiter, deadline_, probes)
 
     async def _tls(self, facts: EndpointFacts) -> TlsFacts:
         endpoint = self._connection_endpoint(facts)
@@ -273,7 +275,8 @@ def incomplete(result: ScanResult) -> list[str]:
         if service is None:
             continue
         if not service.endpoints and service.status is not None and service.status.value == "none":
-            reasons.append(f"{name}: no endpoint found")
+            failed = [lookup.error for lookup in service.srv if lookup.error]
+            reasons.append(f"{name}: no endpoint found" + (f" (DNS: {failed[0]})" if failed else ""))
         for endpoint in service.endpoints:
             if endpoint.grade is None:
                 first = endpoint.errors[0].message if endpoint.errors else "no result"

@@ -35,6 +35,13 @@ SEVERITY_STYLE = {
 #: The configuration snippets shown under each finding's fix.
 SNIPPET_SERVER = "prosody"
 LABEL_WIDTH = len(SNIPPET_SERVER) + 4
+DISCOVERY_WORDS = {
+    "srv": "SRV records",
+    "fallback": "no SRV records: the domain's own addresses on the default port",
+    "connect": "--connect (no DNS discovery)",
+    "not-offered": "the SRV record says the service is not offered ('.')",
+    "none": "nothing: no SRV record and no address",
+}
 
 
 def _grade_text(grade: Grade | None) -> Text:
@@ -53,6 +60,14 @@ def _service_block(name: str, service: Service) -> list[RenderableType]:
     scanned = sum(1 for e in service.endpoints if e.grade is not None)
     title.append(f"   ({scanned} of {len(service.endpoints)} endpoints graded)", style="dim")
     lines.append(title)
+    status = DISCOVERY_WORDS.get(service.status.value if service.status else "", "")
+    if status and service.status and service.status.value == "none" and any(lookup.error for lookup in service.srv):
+        status = "nothing: the DNS lookups failed"
+    if status:
+        lines.append(Text(f"  found by: {status}", style="dim"))
+    for lookup in service.srv:
+        if lookup.error:
+            lines.append(Text(f"  ! {lookup.name}: {lookup.error}", style="red"))
     reasons = _reasons(service.endpoints)
     lines.extend(Text(f"  • {reason}") for reason in reasons)
     return lines
@@ -147,7 +162,7 @@ def render(result: ScanResult) -> Group:
         if service is not None:
             parts.extend(_service_block(name, service))
             parts.append(Text(""))
-    if any(getattr(result.services, n) for n in ("c2s", "s2s")):
+    if any(service and service.endpoints for service in (result.services.c2s, result.services.s2s)):
         parts.append(_endpoint_table(result))
         parts.append(Text(""))
     if result.errors:

@@ -26,7 +26,12 @@ def srv_missing(ctx: ServiceContext) -> Outcome:
 
 
 def _targets_flagged(ctx: ServiceContext, flag: TargetFlag) -> Outcome:
-    names = [target.name for target in ctx.service.targets if flag in target.flags]
+    # A lookup that failed proves nothing about the records: that is an error, not a finding.
+    names = [
+        target.name
+        for target in ctx.service.targets
+        if flag in target.flags and TargetFlag.LOOKUP_FAILED not in target.flags
+    ]
     return ", ".join(names) if names else False
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
 import pytest
 
-from observatory.orchestrate import ScanOptions, incomplete, run_scan
 from observatory.model import ScanResult
+from observatory.orchestrate import ScanOptions, incomplete, run_scan
 from observatory.trust_store import load_ca_file
 from scanners.addresses import HostPort
 from scanners.base import ServiceKind
@@ -15,6 +17,7 @@ from scanners.dns.trust_anchors import load_trust_anchors
 from tests.testbed.dns import DnsTestbed
 from tests.testbed.layout import SCANNER_DOMAIN
 from tests.testbed.pki import TestPKI
+from tests.testbed.ports import PortAllocator
 from tests.testbed.prosody import ProsodyInstance
 
 pytestmark = pytest.mark.integration
@@ -102,3 +105,120 @@ def test_bogus_zone_gives_f(dns_testbed: DnsTestbed, pki: TestPKI, prosody_stron
     assert c2s is not None
     assert c2s.grade is not None
     assert c2s.grade.letter == "F"
+
+
+def cli_args(dns_testbed: DnsTestbed, pki: TestPKI, domain: str, *extra: str) -> list[str]:
+    host, port = dns_testbed.resolver
+    return [
+        "scan",
+        domain,
+        "--resolver",
+        f"{host}:{port}",
+        "--trust-anchor",
+        str(dns_testbed.trust_anchor_path),
+        "--ca-file",
+        str(pki.root_path),
+        "--from-domain",
+        SCANNER_DOMAIN,
+        *extra,
+    ]
+
+
+def test_cli_json_report_fail_under_and_saved_history(
+    dns_testbed: DnsTestbed,
+    pki: TestPKI,
+    prosody_strong: ProsodyInstance,
+    prosody_weak: ProsodyInstance,
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import EXIT_BELOW_BAR, cli
+    from observatory.document import load_result
+
+    db = f"sqlite:///{tmp_path / 'scans.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade", "--db", db]).exit_code == 0
+    # Given a strong server, the JSON report is a valid document and A+ meets an A bar.
+    out = tmp_path / "strong.json"
+    strong = runner.invoke(
+        cli,
+        cli_args(
+            dns_testbed,
+            pki,
+            "example.test",
+            "--kind",
+            "c2s",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--fail-under",
+            "A",
+            "--db",
+            db,
+        ),
+    )
+    assert strong.exit_code == 0, strong.output
+    document = load_result(out.read_text())
+    assert document.services.c2s is not None
+    assert document.services.c2s.grade is not None
+    assert document.services.c2s.grade.letter == "A+"
+    # A weak server falls below the bar: exit code 1, and the text report says why.
+    weak = runner.invoke(
+        cli, cli_args(dns_testbed, pki, "weak.example.test", "--kind", "c2s", "--fail-under", "B", "--db", db)
+    )
+    assert weak.exit_code == EXIT_BELOW_BAR, weak.output
+    assert "TLS 1.0 is accepted" in weak.output
+    assert 'ssl = { protocol = "tlsv1_2+" }' in weak.output
+    # Both scans were stored; a second scan with --diff compares with the first.
+    again = runner.invoke(cli, cli_args(dns_testbed, pki, "example.test", "--kind", "c2s", "--diff", "--db", db))
+    assert again.exit_code == 0, again.output
+    assert "Changes since the last scan" in again.output
+    history = runner.invoke(cli, ["history", "example.test", "--db", db])
+    assert history.exit_code == 0
+    assert history.output.count("c2s A+") == 2
+
+
+def test_endpoint_that_times_out_gives_exit_3_with_valid_json(
+    dns_testbed: DnsTestbed, pki: TestPKI, ports: PortAllocator, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import EXIT_INCOMPLETE, cli
+    from observatory.document import load_result
+
+    # A listening socket that never accepts: the kernel completes the TCP handshake, nobody answers.
+    host, port = "127.0.0.1", ports.take()
+    with socket.socket() as silent:
+        silent.bind((host, port))
+        silent.listen(64)
+        out = tmp_path / "silent.json"
+        result = CliRunner().invoke(
+            cli,
+            cli_args(
+                dns_testbed,
+                pki,
+                "example.test",
+                "--kind",
+                "c2s",
+                "--connect",
+                f"{host}:{port}",
+                "--probe-timeout",
+                "2",
+                "--timeout",
+                "20",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+                "--no-save",
+            ),
+        )
+    assert result.exit_code == EXIT_INCOMPLETE, result.output
+    document = load_result(out.read_text())
+    assert document.services.c2s is not None
+    (endpoint,) = document.services.c2s.endpoints
+    assert endpoint.grade is None
+    assert {error.reason.value for error in endpoint.errors} == {"timeout"}
+    assert "endpoint.unreachable" in {f.id for f in document.findings}

@@ -62,15 +62,19 @@ def test_bad_input_is_a_usage_error_not_a_traceback(runner: CliRunner, args: lis
     assert "Traceback" not in result.output
 
 
-def test_scan_checks_its_request_then_says_the_engine_is_not_there_yet(runner: CliRunner, tmp_path: Path) -> None:
+def test_scan_of_a_domain_with_no_dns_answer_is_incomplete_not_a_crash(runner: CliRunner, tmp_path: Path) -> None:
+    # A resolver address where nothing listens: discovery fails, the report says so, exit code 3.
     anchors = tmp_path / "dsset-."
     anchors.write_text(ROOT_DS)
     result = runner.invoke(
-        cli, ["scan", "Bücher.de", "--kind", "c2s", "--resolver", "[::1]:5353", "--trust-anchor", str(anchors)]
+        cli,
+        ["scan", "example.test", "--kind", "c2s", "--resolver", "127.0.0.1:9", "--trust-anchor", str(anchors),
+         "--dns-timeout", "0.2", "--timeout", "5", "--no-save", "--format", "json"],
     )
-    assert result.exit_code == EXIT_INCOMPLETE
-    assert "not available yet" in result.output
-    assert "xn--bcher-kva.de, c2s" in result.output
+    assert result.exit_code == EXIT_INCOMPLETE, result.output
+    assert "Traceback" not in result.output
+    document = json.loads(result.stdout)
+    assert document["domain"] == "example.test"
 
 
 def test_schema_prints_the_result_json_schema(runner: CliRunner) -> None:
