@@ -68,8 +68,23 @@ def test_scan_of_a_domain_with_no_dns_answer_is_incomplete_not_a_crash(runner: C
     anchors.write_text(ROOT_DS)
     result = runner.invoke(
         cli,
-        ["scan", "example.test", "--kind", "c2s", "--resolver", "127.0.0.1:9", "--trust-anchor", str(anchors),
-         "--dns-timeout", "0.2", "--timeout", "5", "--no-save", "--format", "json"],
+        [
+            "scan",
+            "example.test",
+            "--kind",
+            "c2s",
+            "--resolver",
+            "127.0.0.1:9",
+            "--trust-anchor",
+            str(anchors),
+            "--dns-timeout",
+            "0.2",
+            "--timeout",
+            "5",
+            "--no-save",
+            "--format",
+            "json",
+        ],
     )
     assert result.exit_code == EXIT_INCOMPLETE, result.output
     assert "Traceback" not in result.output
