@@ -1,12 +1,14 @@
 """Versions, cipher suites per version with the server's order, and the certificate chain, by raw probes.
 
 Per version: the candidate suites are split into ClientHellos of at most ``suites_per_hello``
-(common suites first). The first hello of each version doubles as its version probe; an answer
-at another version, or a protocol_version alert, settles it with one connection. Otherwise each
-partition is walked concurrently: offer it, remove the suite the server chose, repeat until the
-server refuses. Then one or two hellos with the accepted suites in another order tell whether the
-server imposes its own order, and, only when accepted suites came from several partitions, a last
-walk over them gives that order. Every probe is one connection from the opener.
+(common suites in the first), each offering its suites weakest first. The first hello of each
+version doubles as its version probe; an answer at another version, or a protocol_version alert,
+settles it with one connection. Otherwise each partition is walked concurrently: offer it, remove
+the suite the server chose, repeat until the server refuses. A server that follows the client
+picks in the order offered; servers with an order of their own nearly always prefer strong suites,
+so their picks leave our weakest-first order and prove it at no cost. Otherwise one or two hellos
+with the accepted suites in another order tell, and only when accepted suites came from several
+partitions does a last walk over them give the server's order. Every probe is one connection.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class TlsScanOptions:
     connect_retries: int = 1
     #: After this many failed connections in a row the endpoint is taken as unreachable: no more probes.
     max_connect_failures: int = 3
+    #: At most this many connections per endpoint: a server accepting every suite cannot run us ragged.
+    max_connections: int = 500
     certificate_chain: bool = True
 
 
@@ -77,6 +81,12 @@ class _Scan:
         self.spoken: set[TlsVersion] = set()
         self.failures_in_a_row = 0
 
+    @property
+    def stopped(self) -> bool:
+        """No more connections will be made (budget spent, or the endpoint stopped answering)."""
+        options = self.options
+        return self.connections >= options.max_connections or self.failures_in_a_row >= options.max_connect_failures
+
     def note(self, error: ProbeError) -> None:
         if error not in self.errors:
             self.errors.append(error)
@@ -90,6 +100,10 @@ class _Scan:
             async with self.slots:
                 if self.failures_in_a_row >= self.options.max_connect_failures:
                     return result  # the endpoint stopped accepting connections: stop knocking
+                if self.connections >= self.options.max_connections:
+                    message = f"connection budget of {self.options.max_connections} spent; results are incomplete"
+                    self.note(ProbeError(phase="tls-enumerate", reason=ErrorReason.POLICY, message=message))
+                    return result
                 self.connections += 1
                 result = await run_probe(
                     self.opener, hello, time_limit=self.options.probe_timeout, read_flight=read_flight
@@ -149,9 +163,9 @@ class _Scan:
         return picks
 
     async def version(self, version: TlsVersion) -> _VersionResult:
-        codes = [suite.code for suite in registry.candidates(version)]
+        codes = [suite.code for suite in registry.candidates(version)]  # common first, strongest first
         size = max(1, self.options.suites_per_hello)
-        parts = [codes[start : start + size] for start in range(0, len(codes), size)]
+        parts = [codes[start : start + size][::-1] for start in range(0, len(codes), size)]
         want_chain = self.options.certificate_chain and version in _CLEAR_CHAIN_VERSIONS
         first = await self.probe(self.hello(version, parts[0]), read_flight=want_chain)
         verdict, code = self.interpret(first, version, parts[0])
@@ -159,7 +173,7 @@ class _Scan:
             return _VersionResult()
         head = self.walk(version, parts[0], [code]) if verdict is _Verdict.ACCEPTED else _nothing()
         sequences = await asyncio.gather(head, *(self.walk(version, part) for part in parts[1:]))
-        suites, server_order = await self.order(version, sequences, codes)
+        suites, server_order = await self.order(version, sequences, [code for part in parts for code in part])
         chain = first.certificates if verdict is _Verdict.ACCEPTED else None
         return _VersionResult(version in self.spoken, suites, server_order, chain)
 
@@ -179,7 +193,8 @@ class _Scan:
         if any(rank[a] > rank[b] for sequence in filled for a, b in itertools.pairwise(sequence)):
             if len(filled) == 1:
                 return filled[0], True
-            return await self.walk(version, accepted, all_accepted=True), True
+            ordered = await self.walk(version, accepted, all_accepted=True)
+            return ordered + [code for code in accepted if code not in ordered], True
         # Under server order the top suite is the first pick of some partition (a "head"); leading
         # the re-offer with a non-head tells client order from server order in one connection.
         heads = {sequence[0] for sequence in sequences if sequence}
@@ -192,14 +207,18 @@ class _Scan:
         offer = [lead, *(c for c in rest if not _chacha(c)), *(c for c in rest if _chacha(c))]
         top = await self.pick(version, offer)
         if top is None:
-            self.anomaly(version, "the server refused suites it had accepted one by one")
+            if not self.stopped:
+                self.anomaly(version, "the server refused suites it had accepted one by one")
             return accepted, None
+        # Without a server order, report them as the registry ranks them: common and strong first.
+        strength = {suite.code: position for position, suite in enumerate(registry.candidates(version))}
+        strongest_first = sorted(accepted, key=strength.__getitem__)
         if top == lead:
             if lead not in heads:
-                return accepted, False
+                return strongest_first, False
             again = await self.pick(version, [*offer[1:], lead])
             if again != top:
-                return accepted, False
+                return strongest_first, False
         if len(filled) == 1 and filled[0][0] == top:
             return filled[0], True
         ordered = await self.walk(version, accepted, [top], all_accepted=True)

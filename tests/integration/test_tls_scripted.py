@@ -102,9 +102,9 @@ async def test_client_order_across_several_client_hellos(ports: PortAllocator) -
 
 
 async def test_server_order_that_happens_to_match_ours(ports: PortAllocator) -> None:
-    # Given a server whose own order is the order we offer in: the walk alone cannot tell
+    # Given a server whose own order is the order we offer in (weakest first): the walk alone cannot tell
     candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
-    same = candidates[:3]
+    same = candidates[:3][::-1]
     facts, _ = await scan(PeerPolicy(suites={TLS12: same}), ports)
     # Then one re-offer in another order tells it
     assert facts.cipher_suites == {TlsVersion.TLS12: registry.names(same)}
@@ -190,6 +190,14 @@ async def test_an_unreachable_endpoint_is_given_up_quickly(ports: PortAllocator)
     # Three failures in a row and the engine stops knocking, whatever was left to probe.
     assert facts.connections == 3
     assert facts.versions == []
+
+
+async def test_a_server_accepting_everything_cannot_exhaust_us(ports: PortAllocator) -> None:
+    everything = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
+    facts, _ = await scan(PeerPolicy(suites={TLS12: everything}), ports, max_connections=60)
+    assert facts.connections == 60
+    assert [error.reason for error in facts.errors] == [ErrorReason.POLICY]
+    assert len(facts.cipher_suites[TlsVersion.TLS12]) > 40
 
 
 async def test_in_flight_connections_are_capped(ports: PortAllocator) -> None:

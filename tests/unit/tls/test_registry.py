@@ -116,4 +116,6 @@ def test_agrees_with_local_openssl() -> None:
     for code, iana_name, openssl_name in _openssl_ciphers():
         suite = registry.by_code(code)
         assert suite is not None, iana_name
-        assert (suite.name, suite.openssl_name) == (iana_name, openssl_name)
+        assert suite.name == iana_name
+        # A newer OpenSSL may name suites the data was generated without; a different name is an error.
+        assert suite.openssl_name in (openssl_name, None), iana_name
