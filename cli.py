@@ -514,6 +514,40 @@ def history_command(domain: str, limit: int, output_format: str, db_url: str | N
         click.echo(f"#{scan.id:<6} {when}  {scan.status.value:<7}  {_grades(scan):<20}  {detail}".rstrip())
 
 
+@cli.command("rescore", epilog=DB_EXIT_CODES_HELP)
+@click.option(
+    "--domain",
+    callback=lambda ctx, param, value: _domain(ctx, param, value) if value else None,
+    help="Only the scans of this domain.",
+)
+@click.option("--all", "everything", is_flag=True, help="Re-grade scans already judged under the current rules too.")
+@_db_option
+def rescore_command(domain: str | None, everything: bool, db_url: str | None) -> None:
+    """Judge stored scans again under the current rules and say what changed.
+
+    The observed facts of a scan are never rewritten; only its grades and findings are replaced.
+    """
+    from observatory.grading import RULES_VERSION
+    from observatory.judge import judge
+
+    with (
+        _storage_errors(),
+        storage.open_database(db_url) as database,
+        database.connection_errors(),
+        database.session() as session,
+    ):
+        report = storage.rescore(
+            session, judge=judge, domain=domain, skip_rules_version=None if everything else RULES_VERSION
+        )
+    _warn_skipped(report.skipped)
+    for scan in report.changed:
+        click.echo(f"#{scan.scan_id} {scan.domain} (rules {scan.old_rules_version} → {scan.new_rules_version})")
+        lines = storage.describe(scan.diff) if scan.diff is not None else ["previous judgment unreadable; replaced"]
+        for line in lines:
+            click.echo(f"  {line}")
+    click.echo(f"{len(report.rescored)} re-graded, {len(report.changed)} changed, {len(report.skipped)} skipped")
+
+
 def main() -> None:
     try:
         cli.main(prog_name="observatory", standalone_mode=True)

@@ -178,6 +178,10 @@ def test_cli_json_report_fail_under_and_saved_history(
     history = runner.invoke(cli, ["history", "example.test", "--db", db])
     assert history.exit_code == 0
     assert history.output.count("c2s A+") == 2
+    # Re-grading the stored facts under the same rules changes nothing.
+    rescored = runner.invoke(cli, ["rescore", "--all", "--db", db])
+    assert rescored.exit_code == 0, rescored.output
+    assert "3 re-graded, 0 changed, 0 skipped" in rescored.output
 
 
 def test_endpoint_that_times_out_gives_exit_3_with_valid_json(
