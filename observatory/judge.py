@@ -13,7 +13,15 @@ from cryptography import x509
 
 from observatory.catalogue import catalogue
 from observatory.certificates import analyse_chain, match_dane
-from observatory.checks import ENDPOINT_CHECKS, SERVICE_CHECKS, EndpointContext, ServiceContext, all_check_ids
+from observatory.checks import (
+    ENDPOINT_CHECKS,
+    SCAN_CHECKS,
+    SERVICE_CHECKS,
+    EndpointContext,
+    ScanContext,
+    ServiceContext,
+    all_check_ids,
+)
 from observatory.grading import RULES_VERSION, grade_endpoint, grade_service
 from observatory.model import (
     Endpoint,
@@ -25,6 +33,9 @@ from observatory.model import (
     ServiceFacts,
     Services,
 )
+from observatory.posh import PoshJudgment, judge_posh
+from scanners.base import ServiceKind
+from scanners.http.facts import PoshService
 
 
 def _endpoint_findings(ctx: EndpointContext) -> list[tuple[str, str | None]]:
@@ -34,6 +45,19 @@ def _endpoint_findings(ctx: EndpointContext) -> list[tuple[str, str | None]]:
         if outcome:
             hits.append((finding_id, outcome if isinstance(outcome, str) else None))
     return hits
+
+
+_POSH_SERVICE = {ServiceKind.C2S: PoshService.CLIENT, ServiceKind.S2S: PoshService.SERVER}
+
+
+def _posh(facts: ScanFacts, endpoint: EndpointFacts) -> PoshJudgment | None:
+    chain = endpoint.tls.certificate_chain if endpoint.tls else []
+    if facts.http is None or not chain:
+        return None
+    published = next((p for p in facts.http.posh if p.service is _POSH_SERVICE[endpoint.kind]), None)
+    if published is None:
+        return None
+    return judge_posh(published, chain, at=facts.started_at)
 
 
 def _judge_endpoint(
@@ -59,7 +83,8 @@ def _judge_endpoint(
             certificate=certificate,
             address_dnssec=dnssec.address if dnssec else None,
         )
-    ctx = EndpointContext(domain=facts.domain, endpoint=endpoint, certificate=certificate, dane=dane)
+    posh = _posh(facts, endpoint)
+    ctx = EndpointContext(domain=facts.domain, endpoint=endpoint, certificate=certificate, dane=dane, posh=posh)
     hits = _endpoint_findings(ctx)
     entries = catalogue()
     own = [Finding(id=i, severity=entries[i].severity, service=endpoint.kind, endpoints=[endpoint.id]) for i, _ in hits]
@@ -70,7 +95,7 @@ def _judge_endpoint(
         certificate=certificate,
         findings=own,
     )
-    judged = Endpoint(**dict(endpoint), grade=grade, certificate=certificate, dane=dane)
+    judged = Endpoint(**dict(endpoint), grade=grade, certificate=certificate, dane=dane, posh=posh)
     return judged, hits
 
 
@@ -130,6 +155,13 @@ def judge(facts: ScanFacts, *, extra_roots: Sequence[x509.Certificate] = ()) -> 
             continue
         services[kind], service_findings = _judge_service(facts, service_facts, roots)
         findings.extend(service_findings)
+    entries = catalogue()
+    context = ScanContext(facts=facts)
+    for finding_id, check in SCAN_CHECKS.items():
+        outcome = check(context)
+        if outcome:
+            detail = [outcome] if isinstance(outcome, str) else []
+            findings.append(Finding(id=finding_id, severity=entries[finding_id].severity, details=detail))
     findings.sort(key=lambda f: (_SEVERITY_ORDER.index(f.severity.value), f.id, f.service or ""))
     return ScanResult(
         **{name: value for name, value in facts if name != "services"},

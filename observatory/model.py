@@ -19,6 +19,7 @@ from pydantic import Field
 from observatory import __version__
 from observatory.certificates.model import CertificateAnalysis, DaneResult
 from observatory.certificates.model import DaneStatus as DaneStatus  # re-exported for users of the model
+from observatory.posh import PoshJudgment
 from scanners.base import B64Bytes, FactModel, ProbeError, ServiceKind, Transport
 from scanners.dns.facts import (
     CnameLink,
@@ -29,6 +30,7 @@ from scanners.dns.facts import (
     TargetFacts,
     TlsaLookup,
 )
+from scanners.http.facts import HttpFacts
 from scanners.stream.facts import StreamFacts
 from scanners.tls.facts import TlsFacts
 
@@ -107,6 +109,8 @@ class ScanFacts(Model):
     request: ScanRequest
     #: What DNS discovery cost and whom it asked.
     dns: DnsStats | None = None
+    #: HTTPS discovery: XEP-0156 host-meta, ``_xmppconnect``, POSH files.
+    http: HttpFacts | None = None
     services: ServicesFacts = ServicesFacts()
     #: Failures not tied to one endpoint (e.g. discovery could not run).
     errors: list[ProbeError] = []
@@ -155,6 +159,8 @@ class Endpoint(EndpointFacts):
     grade: Grade | None = None
     certificate: CertificateAnalysis | None = None
     dane: DaneResult | None = None
+    #: The domain's POSH file for this service (RFC 7711/7712) against the chain this endpoint sent.
+    posh: PoshJudgment | None = None
 
     def to_facts(self) -> EndpointFacts:
         return EndpointFacts.model_validate(self.model_dump(include=set(EndpointFacts.model_fields)))

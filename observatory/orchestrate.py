@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -34,6 +35,10 @@ from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
 from scanners.dns.discovery import DEFAULT_PORTS, DiscoveryOptions, discover
 from scanners.dns.facts import DiscoveredEndpoint, Discovery, ServiceDiscovery
 from scanners.dns.trust_anchors import TrustAnchors
+from scanners.http.facts import HttpFacts
+from scanners.http.fetch import HttpSettings
+from scanners.http.probe import probe_http
+from scanners.http.transport import make_ssl_context
 from scanners.stream.facts import StreamFacts
 from scanners.stream.prober import ProbeOptions, probe_stream
 from scanners.tls.enumeration import TlsScanOptions, scan_tls
@@ -66,6 +71,10 @@ class ScanOptions:
     #: One connection's set-up and exchange.
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
     dns_timeout: float = 3.0
+    #: HTTPS discovery: XEP-0156 host-meta, ``_xmppconnect`` and POSH (ports settable for tests).
+    http: bool = True
+    https_port: int = 443
+    http_port: int = 80
     #: Start SASL for a random, non-existent account (STARTTLS enforcement; XEP-0474/0515 attributes).
     sasl_probes: bool = True
     default_ports: dict[ServiceKind, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -216,6 +225,7 @@ async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFac
         ipv6=options.ipv6,
         connect=options.connect,
         timeout=options.dns_timeout,
+        web=options.http,
         time_limit=max(1.0, min(options.timeout / 2, 60.0)),
     )
     errors: list[ProbeError] = []
@@ -226,6 +236,7 @@ async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFac
         errors.append(ProbeError(phase="dns", reason=ErrorReason.TIMEOUT, message="discovery did not finish in time"))
 
     services: dict[ServiceKind, ServiceFacts] = {}
+    http: HttpFacts | None = None
     if discovery is not None:
         errors.extend(discovery.errors)
         planned = {
@@ -235,7 +246,9 @@ async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFac
         count = sum(len(endpoints) for _, endpoints in planned.values())
         run.emit(EventKind.DISCOVERY_DONE, f"{count} endpoint{'s' if count != 1 else ''} to probe")
         everything = [endpoint for _, endpoints in planned.values() for endpoint in endpoints]
+        web = asyncio.create_task(_web(options, discovery)) if options.http else None
         probed = iter(await run.probe_all(everything, deadline))
+        http = await _finish_web(web, deadline, errors)
         for kind, (service, endpoints) in planned.items():
             services[kind] = _service_facts(service, [next(probed) for _ in endpoints])
 
@@ -252,9 +265,40 @@ async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFac
             extra_roots=[root.public_bytes(Encoding.DER) for root in options.extra_roots],
         ),
         dns=discovery.stats if isinstance(discovery, Discovery) else None,
+        http=http,
         services=ServicesFacts(c2s=services.get(ServiceKind.C2S), s2s=services.get(ServiceKind.S2S)),
         errors=errors,
     )
+
+
+async def _web(options: ScanOptions, discovery: Discovery) -> HttpFacts | None:
+    """host-meta, ``_xmppconnect`` and POSH, fetched only from the addresses our resolver gave."""
+    host = discovery.web_host
+    addresses = [address for lookup in (host.addresses if host else []) for address in lookup.addresses]
+    txt = discovery.xmppconnect
+
+    async def txt_lookup(_name: str) -> list[str]:
+        return list(txt.strings) if txt else []
+
+    context = make_ssl_context([Path(options.ca_file)] if options.ca_file else [])
+    settings = HttpSettings(https_port=options.https_port, http_port=options.http_port)
+    return await probe_http(options.domain, addresses, ssl_context=context, settings=settings, txt_lookup=txt_lookup)
+
+
+async def _finish_web(
+    task: asyncio.Task[HttpFacts | None] | None, deadline: float, errors: list[ProbeError]
+) -> HttpFacts | None:
+    if task is None:
+        return None
+    try:
+        return await asyncio.wait_for(task, timeout=max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        errors.append(
+            ProbeError(phase="http", reason=ErrorReason.TIMEOUT, message="HTTPS discovery did not finish in time")
+        )
+    except Exception as exc:  # a bug in the probe: a fact, not a crash
+        errors.append(ProbeError(phase="http", reason=ErrorReason.INTERNAL, message=f"{type(exc).__name__}: {exc}"))
+    return None
 
 
 async def run_scan(options: ScanOptions, observer: Observer = _ignore) -> ScanResult:

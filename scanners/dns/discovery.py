@@ -37,6 +37,7 @@ from scanners.dns.facts import (
     TargetFacts,
     TargetFlag,
     TlsaLookup,
+    TxtLookupFacts,
 )
 from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.ordering import NO_SERVICE, SrvChoice, report_order
@@ -56,6 +57,7 @@ DEFAULT_TIME_LIMIT = 30.0
 #: Targets and endpoints kept per service, whatever a zone publishes.
 MAX_TARGETS = 16
 MAX_ENDPOINTS = 64
+MAX_TXT_STRINGS = 16
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class DiscoveryOptions:
     #: … with this transport (STARTTLS unless the port is known to be Direct TLS).
     connect_transport: Transport = Transport.STARTTLS
     timeout: float = DEFAULT_TIMEOUT
+    #: Also look up what HTTPS discovery needs: the domain's own addresses and ``_xmppconnect`` TXT.
+    web: bool = False
     time_limit: float = DEFAULT_TIME_LIMIT
     max_queries: int = DEFAULT_MAX_QUERIES
     now: Callable[[], float] = time.time
@@ -93,8 +97,12 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
     client = DnsClient(servers, timeout=options.timeout, max_queries=options.max_queries, time_limit=options.time_limit)
     anchors = options.trust_anchors or root_trust_anchors()
     run = _Discoverer(domain, options, Validator(client, anchors, now=options.now))
+    web_host: TargetFacts | None = None
+    xmppconnect: TxtLookupFacts | None = None
     try:
         outcomes = await asyncio.gather(*(_guarded(run, kind) for kind in options.kinds))
+        if options.web:
+            web_host, xmppconnect = await asyncio.gather(run._target(domain), run.txt(f"_xmppconnect.{domain}"))
     finally:
         client.close()
     elapsed = time.perf_counter() - started
@@ -112,7 +120,9 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
         failed_queries=client.stats.failed,
         duration_seconds=round(elapsed, 6),
     )
-    return Discovery(domain=domain, services=services, stats=stats, errors=errors)
+    return Discovery(
+        domain=domain, services=services, stats=stats, errors=errors, web_host=web_host, xmppconnect=xmppconnect
+    )
 
 
 async def _guarded(run: _Discoverer, kind: ServiceKind) -> tuple[ServiceDiscovery, ProbeError | None]:
@@ -248,6 +258,11 @@ class _Discoverer:
         if any(lookup.error for lookup in lookups):
             flags.append(TargetFlag.LOOKUP_FAILED)
         return TargetFacts(name=name, flags=flags, addresses=lookups)
+
+    async def txt(self, name: str) -> TxtLookupFacts:
+        answer = await self.validator.lookup(dns.name.from_text(name), dns.rdatatype.TXT)
+        strings = [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answer.rrset or ()]
+        return TxtLookupFacts(name=name, strings=strings[:MAX_TXT_STRINGS], rcode=answer.rcode, error=answer.error)
 
     async def _tlsa_lookup(self, name: str) -> TlsaLookup:
         async def lookup() -> TlsaLookup:

@@ -172,9 +172,20 @@ class DnsStats(FactModel):
     duration_seconds: float = 0.0
 
 
+class TxtLookupFacts(FactModel):
+    name: str
+    strings: list[str] = []
+    rcode: str | None = None
+    error: str | None = None
+
+
 class Discovery(FactModel):
     domain: str
     services: list[ServiceDiscovery] = []
     stats: DnsStats
     #: Failures not tied to one lookup (e.g. the time limit for the whole discovery was reached).
     errors: list[ProbeError] = []
+    #: With ``web``: the domain's own addresses (where host-meta and POSH are fetched from) …
+    web_host: TargetFacts | None = None
+    #: … and the legacy ``_xmppconnect`` TXT record (XEP-0156 §4).
+    xmppconnect: TxtLookupFacts | None = None

@@ -50,7 +50,7 @@ def test_to_facts_drops_every_judgment_and_keeps_every_fact() -> None:
     assert "rules_version" not in dumped
     assert "findings" not in dumped
     endpoint = dumped["services"]["c2s"]["endpoints"][0]
-    assert {"grade", "certificate", "dane"}.isdisjoint(endpoint)
+    assert {"grade", "certificate", "dane", "posh"}.isdisjoint(endpoint)
     assert "grade" not in dumped["services"]["c2s"]
     assert endpoint["tls"]["versions"] == ["TLSv1.2", "TLSv1.3"]
     assert endpoint["tlsa"]["records"][0]["data"] == "ab" * 32
@@ -62,7 +62,7 @@ def test_to_facts_drops_every_judgment_and_keeps_every_fact() -> None:
 
 
 def test_judgment_fields_are_exactly_the_declared_ones() -> None:
-    assert set(Endpoint.model_fields) - set(EndpointFacts.model_fields) == {"grade", "certificate", "dane"}
+    assert set(Endpoint.model_fields) - set(EndpointFacts.model_fields) == {"grade", "certificate", "dane", "posh"}
     assert set(ScanResult.model_fields) - set(ScanFacts.model_fields) == {"rules_version", "findings"}
 
 

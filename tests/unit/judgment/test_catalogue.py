@@ -29,4 +29,4 @@ def test_entries_explain_themselves() -> None:
 
 def test_ids_are_grouped_by_family() -> None:
     families = {finding_id.split(".")[0] for finding_id in catalogue()}
-    assert families <= {"tls", "xmpp", "dns", "dane", "cert", "endpoint"}
+    assert families <= {"tls", "xmpp", "dns", "dane", "cert", "endpoint", "posh"}
