@@ -14,10 +14,9 @@ partitions does a last walk over them give the server's order. Every probe is on
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, auto
 
 from scanners.base import ErrorReason, ProbeError
@@ -61,6 +60,26 @@ class _Verdict(Enum):
     REFUSED = auto()
     #: No connection could be made: nothing is known about this version.
     UNREACHABLE = auto()
+
+
+@dataclass
+class _Walk:
+    """One partition's walk: each ClientHello offered and the suite the server picked from it."""
+
+    offers: list[list[int]] = field(default_factory=list)
+    picks: list[int] = field(default_factory=list)
+
+    def add(self, offer: Sequence[int], pick: int) -> None:
+        self.offers.append(list(offer))
+        self.picks.append(pick)
+
+    @property
+    def defies_client_order(self) -> bool:
+        """True when some pick was offered behind a suite the server accepted later: not client order."""
+        for index, (offer, pick) in enumerate(zip(self.offers, self.picks, strict=True)):
+            if set(offer[: offer.index(pick)]) & set(self.picks[index + 1 :]):
+                return True
+        return False
 
 
 @dataclass
@@ -143,24 +162,22 @@ class _Scan:
         verdict, code = self.interpret(await self.probe(self.hello(version, codes)), version, codes)
         return code if verdict is _Verdict.ACCEPTED else None
 
-    async def walk(
-        self, version: TlsVersion, part: Sequence[int], chosen: Sequence[int] = (), *, all_accepted: bool = False
-    ) -> list[int]:
-        """Offer ``part``, remove the server's choice, repeat until it refuses; the choices in order.
+    async def walk(self, version: TlsVersion, part: Sequence[int], start: _Walk | None = None) -> _Walk:
+        """Offer ``part``, remove the server's choice, repeat until it refuses.
 
-        With ``all_accepted`` (every suite of ``part`` is known to be accepted) the last one needs no probe.
+        Offers alternate between ``part``'s order and its reverse: a server that follows the client
+        then picks alternately from both ends, which hardly any server order of its own does.
         """
-        picks = list(chosen)
-        remaining = [code for code in part if code not in picks]
+        walk = start or _Walk()
+        remaining = [code for code in part if code not in walk.picks]
         while remaining:
-            if all_accepted and len(remaining) == 1:
-                return picks + remaining
-            code = await self.pick(version, remaining)
+            offer = remaining if len(walk.offers) % 2 == 0 else remaining[::-1]
+            code = await self.pick(version, offer)
             if code is None:
                 break
-            picks.append(code)
+            walk.add(offer, code)
             remaining.remove(code)
-        return picks
+        return walk
 
     async def version(self, version: TlsVersion) -> _VersionResult:
         codes = [suite.code for suite in registry.candidates(version)]  # common first, strongest first
@@ -171,33 +188,25 @@ class _Scan:
         verdict, code = self.interpret(first, version, parts[0])
         if verdict in (_Verdict.OTHER_VERSION, _Verdict.UNREACHABLE):
             return _VersionResult()
-        head = self.walk(version, parts[0], [code]) if verdict is _Verdict.ACCEPTED else _nothing()
-        sequences = await asyncio.gather(head, *(self.walk(version, part) for part in parts[1:]))
-        suites, server_order = await self.order(version, sequences, [code for part in parts for code in part])
+        head = _Walk()
+        if verdict is _Verdict.ACCEPTED:
+            head.add(parts[0], code)
+            head = await self.walk(version, parts[0], head)
+        walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
+        suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
         chain = first.certificates if verdict is _Verdict.ACCEPTED else None
         return _VersionResult(version in self.spoken, suites, server_order, chain)
 
-    async def order(
-        self, version: TlsVersion, sequences: Sequence[list[int]], offered: Sequence[int]
-    ) -> tuple[list[int], bool | None]:
-        """The accepted suites in the server's order if it imposes one, and whether it does.
-
-        ``sequences`` are the walks' picks per partition; ``offered`` is the order they were offered in.
-        """
-        accepted = [code for sequence in sequences for code in sequence]
+    async def order(self, version: TlsVersion, walks: Sequence[_Walk]) -> tuple[list[int], bool | None]:
+        """The accepted suites in the server's order if it imposes one, and whether it does."""
+        accepted = [code for walk in walks for code in walk.picks]
         if len(accepted) < 2:
             return accepted, None
-        filled = [sequence for sequence in sequences if sequence]
-        # A server that follows the client picks in the order offered; any other order proves its own.
-        rank = {code: position for position, code in enumerate(offered)}
-        if any(rank[a] > rank[b] for sequence in filled for a, b in itertools.pairwise(sequence)):
-            if len(filled) == 1:
-                return filled[0], True
-            ordered = await self.walk(version, accepted, all_accepted=True)
-            return ordered + [code for code in accepted if code not in ordered], True
+        if any(walk.defies_client_order for walk in walks):
+            return await self.merge(version, walks), True
         # Under server order the top suite is the first pick of some partition (a "head"); leading
         # the re-offer with a non-head tells client order from server order in one connection.
-        heads = {sequence[0] for sequence in sequences if sequence}
+        heads = {walk.picks[0] for walk in walks}
         backwards = list(reversed(accepted))
         lead = next((c for c in backwards if c not in heads and not _chacha(c)), None)
         if lead is None:  # (suite code 0 exists, so no truthiness here)
@@ -219,10 +228,22 @@ class _Scan:
             again = await self.pick(version, [*offer[1:], lead])
             if again != top:
                 return strongest_first, False
-        if len(filled) == 1 and filled[0][0] == top:
-            return filled[0], True
-        ordered = await self.walk(version, accepted, [top], all_accepted=True)
-        return ordered + [code for code in accepted if code not in ordered], True
+        return await self.merge(version, walks, top), True
+
+    async def merge(self, version: TlsVersion, walks: Sequence[_Walk], top: int | None = None) -> list[int]:
+        """The server's order over every partition's accepted suites (each walk is already in order)."""
+        if len(walks) == 1 and top in (None, walks[0].picks[0]):
+            return walks[0].picks
+        accepted = [code for walk in walks for code in walk.picks]
+        ordered: list[int] = [] if top is None else [top]
+        remaining = [code for code in accepted if code not in ordered]
+        while len(remaining) > 1:  # every one is known to be accepted: the last needs no probe
+            code = await self.pick(version, remaining)
+            if code is None:
+                break
+            ordered.append(code)
+            remaining.remove(code)
+        return ordered + remaining
 
     async def sslv2(self) -> _VersionResult:
         kinds = [suite.code for suite in registry.candidates(TlsVersion.SSL2)]
@@ -232,10 +253,6 @@ class _Scan:
             return _VersionResult()
         chain = (hello.certificate,) if hello.certificate_type == 1 and hello.certificate else None
         return _VersionResult(True, list(hello.cipher_kinds), None, chain)
-
-
-async def _nothing() -> list[int]:
-    return []
 
 
 def _chacha(code: int) -> bool:

@@ -102,13 +102,15 @@ async def test_client_order_across_several_client_hellos(ports: PortAllocator) -
 
 
 async def test_server_order_that_happens_to_match_ours(ports: PortAllocator) -> None:
-    # Given a server whose own order is the order we offer in (weakest first): the walk alone cannot tell
-    candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
-    same = candidates[:3][::-1]
-    facts, _ = await scan(PeerPolicy(suites={TLS12: same}), ports)
-    # Then one re-offer in another order tells it
+    # Given a server whose own order is the zigzag our alternating offers draw from a client-order
+    # server (weakest, strongest, then the middle one): the walk alone cannot tell
+    strongest, middle, weakest = [suite.code for suite in registry.candidates(TlsVersion.TLS12)][:3]
+    same = [weakest, strongest, middle]
+    facts, server = await scan(PeerPolicy(suites={TLS12: same}), ports)
+    # Then a re-offer of just the accepted suites, in another order, tells it
     assert facts.cipher_suites == {TlsVersion.TLS12: registry.names(same)}
     assert facts.server_order == {TlsVersion.TLS12: True}
+    assert any(sorted(hello.cipher_suites) == sorted(same) for hello in server.hellos)
 
 
 async def test_hello_retry_request_still_names_the_suite(ports: PortAllocator) -> None:
