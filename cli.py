@@ -262,6 +262,27 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
     "SCRAM's first round for a random account (XEP-0474/0515). No password is ever sent either way.",
 )
 @click.option(
+    "--no-http",
+    is_flag=True,
+    help="Skip HTTPS discovery: XEP-0156 host-meta, the _xmppconnect TXT record and POSH files.",
+)
+@click.option(
+    "--https-port",
+    type=click.IntRange(1, 65535),
+    default=443,
+    show_default=True,
+    metavar="PORT",
+    help="TCP port for HTTPS discovery (host-meta, POSH), e.g. for a test server.",
+)
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    default=80,
+    show_default=True,
+    metavar="PORT",
+    help="TCP port for the plain-HTTP host-meta check.",
+)
+@click.option(
     "--save/--no-save",
     default=True,
     show_default=True,
@@ -293,6 +314,9 @@ def scan(
     probe_timeout: float,
     dns_timeout: float,
     no_sasl_probes: bool,
+    no_http: bool,
+    https_port: int,
+    http_port: int,
     save: bool,
     diff: bool,
     db_url: str | None,
@@ -324,6 +348,9 @@ def scan(
         probe_timeout=probe_timeout,
         dns_timeout=dns_timeout,
         sasl_probes=not no_sasl_probes,
+        http=not no_http,
+        https_port=https_port,
+        http_port=http_port,
     )
     result = run_with_progress(options)
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -280,7 +279,10 @@ async def _web(options: ScanOptions, discovery: Discovery) -> HttpFacts | None:
     async def txt_lookup(_name: str) -> list[str]:
         return list(txt.strings) if txt else []
 
-    context = make_ssl_context([Path(options.ca_file)] if options.ca_file else [])
+    context = make_ssl_context()
+    # The same extra roots as the XMPP certificates (``--ca-file``), so one trust decision covers both.
+    for root in options.extra_roots:
+        context.load_verify_locations(cadata=root.public_bytes(Encoding.PEM).decode("ascii"))
     settings = HttpSettings(https_port=options.https_port, http_port=options.http_port)
     return await probe_http(options.domain, addresses, ssl_context=context, settings=settings, txt_lookup=txt_lookup)
 

@@ -15,6 +15,7 @@ from scanners.addresses import HostPort
 from scanners.base import ServiceKind
 from scanners.dns.trust_anchors import load_trust_anchors
 from tests.testbed.dns import DnsTestbed
+from tests.testbed.https_server import HttpsTestServer
 from tests.testbed.layout import SCANNER_DOMAIN
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
@@ -226,3 +227,41 @@ def test_endpoint_that_times_out_gives_exit_3_with_valid_json(
     assert endpoint.grade is None
     assert {error.reason.value for error in endpoint.errors} == {"timeout"}
     assert "endpoint.unreachable" in {f.id for f in document.findings}
+
+
+def test_https_discovery_host_meta_and_posh(
+    dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance, https_server: HttpsTestServer
+) -> None:
+    import base64
+    import hashlib
+
+    from tests.testbed.https_server import Route
+
+    leaf = pki.leaf("good")
+    fingerprint = base64.b64encode(hashlib.sha256(leaf.der).digest()).decode()
+    other = base64.b64encode(hashlib.sha256(b"another certificate").digest()).decode()
+    xrd = (
+        "<?xml version='1.0'?><XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'>"
+        "<Link rel='urn:xmpp:alt-connections:websocket' href='ws://example.test/xmpp-websocket'/></XRD>"
+    )
+    https_server.serve(
+        {
+            "/.well-known/host-meta": Route.xml(xrd),
+            "/.well-known/posh/xmpp-client.json": Route.json(
+                {"fingerprints": [{"sha-256": fingerprint}], "expires": 600}
+            ),
+            "/.well-known/posh/xmpp-server.json": Route.json({"fingerprints": [{"sha-256": other}], "expires": 600}),
+        }
+    )
+    result = scan(
+        dns_testbed, pki, "example.test", https_port=https_server.https_port, http_port=https_server.http_port
+    )
+    assert result.http is not None
+    ids = {f.id: f for f in result.findings}
+    assert ids["xmpp.hostmeta.insecure-link"].details == ["ws://example.test/xmpp-websocket"]
+    c2s, s2s = result.services.c2s, result.services.s2s
+    assert c2s is not None
+    assert s2s is not None
+    assert {e.posh.status.value for e in c2s.endpoints if e.posh} == {"match"}
+    assert {e.posh.status.value for e in s2s.endpoints if e.posh} == {"mismatch"}
+    assert ids["posh.mismatch"].service is ServiceKind.S2S

@@ -194,7 +194,8 @@ def default_zones(layout: Layout, tlsa_spki_sha256: str) -> list[ZoneSpec]:
         },
     )
     return [
-        ZoneSpec(DOMAIN, records=[*strong, *weak]),
+        # The apex addresses are where HTTPS discovery (host-meta, POSH) fetches from.
+        ZoneSpec(DOMAIN, records=[*strong, *weak, f"@ A {LOOPBACK[0]}", f"@ AAAA {LOOPBACK[1]}"]),
         ZoneSpec(BOGUS_DOMAIN, records=strong, tamper=bogus_tamper),
         ZoneSpec(UNSIGNED_DOMAIN, records=strong, signed=False),
         ZoneSpec(SCANNER_DOMAIN, records=[f"@ A {LOOPBACK[0]}", f"@ AAAA {LOOPBACK[1]}"]),
