@@ -34,6 +34,7 @@ from observatory.model import (
     Services,
 )
 from observatory.posh import PoshJudgment, judge_posh
+from observatory.profiles import with_profiles
 from scanners.base import ServiceKind
 from scanners.http.facts import PoshService
 
@@ -142,8 +143,11 @@ def _judge_service(
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
-def judge(facts: ScanFacts, *, extra_roots: Sequence[x509.Certificate] = ()) -> ScanResult:
-    """Judge ``facts``; ``extra_roots`` are trusted besides Mozilla's (``--ca-file``)."""
+def judge(
+    facts: ScanFacts, *, extra_roots: Sequence[x509.Certificate] = (), profiles: Sequence[str] = ()
+) -> ScanResult:
+    """Judge ``facts``; ``extra_roots`` are trusted besides Mozilla's (``--ca-file``); ``profiles`` names the
+    compliance profiles to judge too (``observatory.profiles``), none by default."""
     all_check_ids()  # registers every check
     roots = list(extra_roots) or [x509.load_der_x509_certificate(der) for der in facts.request.extra_roots]
     services: dict[str, Service | None] = {}
@@ -163,9 +167,10 @@ def judge(facts: ScanFacts, *, extra_roots: Sequence[x509.Certificate] = ()) -> 
             detail = [outcome] if isinstance(outcome, str) else []
             findings.append(Finding(id=finding_id, severity=entries[finding_id].severity, details=detail))
     findings.sort(key=lambda f: (_SEVERITY_ORDER.index(f.severity.value), f.id, f.service or ""))
-    return ScanResult(
+    result = ScanResult(
         **{name: value for name, value in facts if name != "services"},
         services=Services(c2s=services["c2s"], s2s=services["s2s"]),
         rules_version=RULES_VERSION,
         findings=findings,
     )
+    return with_profiles(result, profiles)

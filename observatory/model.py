@@ -36,7 +36,7 @@ from scanners.tls.facts import TlsFacts
 
 #: Version of the document format. Bump the minor for additions (old readers ignore nothing: they
 #: refuse newer minors), the major for changes that need an upgrade step in ``observatory.document``.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 
 Model = FactModel  # judgments follow the same rules as facts: frozen, no unknown keys
 
@@ -155,6 +155,64 @@ class Finding(Model):
     details: list[str] = []
 
 
+class ComplianceLevel(StrEnum):
+    #: A requirement (MUST, SHALL, "required"): violating it fails the profile.
+    MUST = "must"
+    #: A recommendation (SHOULD, "recommended"): a violation is reported but does not fail the profile.
+    SHOULD = "should"
+
+
+class ComplianceStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    #: The facts the item needs were not observed (the reason is in ``details``); never counted as a pass.
+    NOT_EVALUATED = "not-evaluated"
+    #: The item has nothing to judge here (e.g. a DH size rule when no DHE suite is accepted).
+    NOT_APPLICABLE = "not-applicable"
+
+
+class ComplianceItem(Model):
+    """One requirement of a compliance profile, as the profile states it."""
+
+    id: str
+    title: str
+    level: ComplianceLevel
+    #: Where the profile's document says it, e.g. ``RFC 9325 §4.1``.
+    reference: str | None = None
+
+
+class ComplianceOutcome(Model):
+    """How one endpoint fared against one item."""
+
+    item: str
+    status: ComplianceStatus
+    #: What violates the item (e.g. which suites), or why it could not be evaluated.
+    details: list[str] = []
+
+
+class EndpointCompliance(Model):
+    endpoint: str
+    #: ``fail`` when a ``must`` item failed, ``pass`` otherwise (items not evaluated are listed, not
+    #: counted); ``not-evaluated`` when the endpoint was not scanned.
+    status: ComplianceStatus
+    outcomes: list[ComplianceOutcome] = []
+    #: Caveats about the facts judged (e.g. an enumeration that met errors).
+    notes: list[str] = []
+
+
+class ProfileResult(Model):
+    """A compliance profile (Mozilla, BCP 195, NIST, BSI …) judged on every endpoint of the scan."""
+
+    id: str
+    name: str
+    #: The version or edition of the document the profile encodes, e.g. ``6.0`` or ``2026-01``.
+    edition: str
+    #: ``fail`` when an endpoint fails, ``not-evaluated`` when no endpoint could be judged, else ``pass``.
+    status: ComplianceStatus
+    items: list[ComplianceItem] = []
+    endpoints: list[EndpointCompliance] = []
+
+
 class Endpoint(EndpointFacts):
     grade: Grade | None = None
     certificate: CertificateAnalysis | None = None
@@ -192,6 +250,8 @@ class ScanResult(ScanFacts):
     rules_version: str
     services: Services = Services()
     findings: list[Finding] = Field(default_factory=list)
+    #: Compliance profiles judged on request (``observatory scan --profile``); empty when none was asked for.
+    profiles: list[ProfileResult] = Field(default_factory=list)
 
     def to_facts(self) -> ScanFacts:
         fields = set(ScanFacts.model_fields) - {"services"}

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import EXIT_INCOMPLETE, EXIT_USAGE, cli
+from observatory.model import FORMAT_VERSION
 
 ROOT_DS = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
 
@@ -95,5 +96,5 @@ def test_scan_of_a_domain_with_no_dns_answer_is_incomplete_not_a_crash(runner: C
 def test_schema_prints_the_result_json_schema(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["schema"])
     schema = json.loads(result.output)
-    assert schema["$id"].endswith("scan-result-1.0.json")
+    assert schema["$id"].endswith(f"scan-result-{FORMAT_VERSION}.json")
     assert "services" in schema["properties"]

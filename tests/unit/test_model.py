@@ -63,7 +63,7 @@ def test_to_facts_drops_every_judgment_and_keeps_every_fact() -> None:
 
 def test_judgment_fields_are_exactly_the_declared_ones() -> None:
     assert set(Endpoint.model_fields) - set(EndpointFacts.model_fields) == {"grade", "certificate", "dane", "posh"}
-    assert set(ScanResult.model_fields) - set(ScanFacts.model_fields) == {"rules_version", "findings"}
+    assert set(ScanResult.model_fields) - set(ScanFacts.model_fields) == {"rules_version", "findings", "profiles"}
 
 
 def test_models_are_frozen_and_refuse_unknown_keys() -> None:
