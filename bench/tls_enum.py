@@ -35,10 +35,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scanners.base import ServiceKind, Transport
-from scanners.connection import Endpoint, Limiter
+from scanners.connection import Endpoint, Limiter, LimiterSettings
+from scanners.connection.limits import DEFAULT_MIN_GAP
 from scanners.tls import registry
 from scanners.tls.facts import TlsVersion
 from scanners.tls.openers import scan_endpoint
+from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN, plan_layout
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
@@ -150,9 +152,9 @@ class Run:
     note: str = ""
 
 
-def run_ours(endpoint: Endpoint) -> tuple[Lists, dict[TlsVersion, bool], str]:
+def run_ours(endpoint: Endpoint, pacing: LimiterSettings) -> tuple[Lists, dict[TlsVersion, bool], str]:
     async def scan() -> tuple[Lists, dict[TlsVersion, bool], str]:
-        facts = await scan_endpoint(endpoint, Limiter())  # the connection layer's default pacing
+        facts = await scan_endpoint(endpoint, Limiter(pacing))
         note = f"{len(facts.errors)} probe errors" if facts.errors else ""
         return facts.cipher_suites, facts.server_order, note
 
@@ -239,6 +241,37 @@ def run_testssl(port: int, endpoint_name: str, workdir: Path) -> tuple[Lists | N
     return lists, ""
 
 
+def run_cli(
+    proxies: tuple[DelayProxy, DelayProxy], ports: PortAllocator, workdir: Path, ca_file: Path, gap: float
+) -> Run:
+    """``observatory scan --kind c2s`` of a domain whose SRV records point at the two c2s proxies."""
+    starttls, direct = proxies
+    zone = ZoneSpec(
+        DOMAIN,
+        records=[
+            f"_xmpp-client._tcp SRV 0 5 {starttls.port} xmpp",
+            f"_xmpps-client._tcp SRV 0 5 {direct.port} xmpp",
+            f"xmpp A {HOST}",  # no AAAA: the proxies listen on IPv4 only
+        ],
+    )
+    out = workdir / "scan.json"
+    observatory = Path(sys.executable).with_name("observatory")
+    with DnsTestbed(workdir / "dns", [zone], authoritative_port=ports.take(), resolver_port=ports.take()) as dns:
+        argv = [str(observatory), "scan", "--kind", "c2s", "--ipv4", "--no-http", "--no-save", "--format", "json"]
+        argv += ["--resolver", f"{dns.resolver[0]}:{dns.resolver[1]}", "--trust-anchor", str(dns.trust_anchor_path)]
+        argv += ["--ca-file", str(ca_file), "--connection-gap", str(gap), "-o", str(out), DOMAIN]
+
+        def scan() -> tuple[Lists | None, str]:
+            subprocess.run(argv, capture_output=True, timeout=600)
+            endpoints = json.loads(out.read_text())["services"]["c2s"]["endpoints"]
+            tls = next(e["tls"] for e in endpoints if e["transport"] == "starttls")
+            lists = {TlsVersion(version): names for version, names in tls["cipher_suites"].items()}
+            grades = ", ".join(f"{e['transport']} {e['grade']['letter']}" for e in endpoints if e.get("grade"))
+            return lists, f"whole c2s scan of 2 endpoints (DNS, stream, TLS, certificate), grades {grades}"
+
+        return measure([starttls, direct], "observatory", scan)
+
+
 # --- Comparing ---------------------------------------------------------------------------------
 
 
@@ -256,11 +289,12 @@ def differences(ours: Lists, theirs: Lists, ordered: dict[TlsVersion, bool]) -> 
     return notes
 
 
-def measure(proxy: DelayProxy, tool: str, work: Callable[[], tuple[Lists | None, str]]) -> Run:
-    proxy.connections = 0
+def measure(proxies: list[DelayProxy], tool: str, work: Callable[[], tuple[Lists | None, str]]) -> Run:
+    for proxy in proxies:
+        proxy.connections = 0
     started = time.monotonic()
     lists, note = work()
-    return Run(tool, time.monotonic() - started, proxy.connections, lists, note)
+    return Run(tool, time.monotonic() - started, sum(proxy.connections for proxy in proxies), lists, note)
 
 
 def run_tools(args: argparse.Namespace, proxy: DelayProxy, workdir: Path) -> tuple[list[Run], dict[TlsVersion, bool]]:
@@ -272,20 +306,20 @@ def run_tools(args: argparse.Namespace, proxy: DelayProxy, workdir: Path) -> tup
     ordered: dict[TlsVersion, bool] = {}
 
     def ours() -> tuple[Lists | None, str]:
-        lists, order, note = run_ours(endpoint)
+        lists, order, note = run_ours(endpoint, LimiterSettings(min_gap=args.min_gap))
         ordered.update(order)
         return lists, note
 
     if "ours" in tools:
-        runs.append(measure(proxy, "ours", ours))
+        runs.append(measure([proxy], "ours", ours))
     if "sslyze" in tools:
         binary = ensure_sslyze(args.sslyze_venv)
-        runs.append(measure(proxy, "sslyze", lambda: run_sslyze(binary, proxy.port, args.endpoint, workdir)))
+        runs.append(measure([proxy], "sslyze", lambda: run_sslyze(binary, proxy.port, args.endpoint, workdir)))
     if "testssl" in tools and shutil.which("testssl"):
         if (kind, transport) == (ServiceKind.S2S, Transport.STARTTLS):
             print("testssl.sh skipped: Debian's 3.0.8 has no xmpp-server STARTTLS (it sends jabber:client)")
         else:
-            runs.append(measure(proxy, "testssl.sh", lambda: run_testssl(proxy.port, args.endpoint, workdir)))
+            runs.append(measure([proxy], "testssl.sh", lambda: run_testssl(proxy.port, args.endpoint, workdir)))
     return runs, ordered
 
 
@@ -294,14 +328,21 @@ def main() -> None:
     parser.add_argument("--instance", choices=["weak", "strong"], default="weak")
     parser.add_argument("--endpoint", choices=list(ENDPOINTS), default="c2s")
     parser.add_argument("--rtt-ms", type=float, default=50.0)
-    parser.add_argument("--tools", default="ours,sslyze,testssl")
+    parser.add_argument("--tools", default="ours,sslyze,testssl,observatory")
     parser.add_argument("--sslyze-venv", type=Path, default=Path("/tmp/sslyze-venv"))
+    parser.add_argument(
+        "--min-gap",
+        type=float,
+        default=DEFAULT_MIN_GAP,
+        help=f"our seconds between new connections (connection layer default {DEFAULT_MIN_GAP})",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tls-enum-bench-") as scratch:
         root = Path(scratch)
         ports = PortAllocator()
         layout = plan_layout(ports)
-        leaf = TestPKI.create(root / "pki").leaf("good")
+        pki = TestPKI.create(root / "pki")
+        leaf = pki.leaf("good")
         config = ProsodyConfig(args.instance, layout.strong, leaf, dns_resolver_port=layout.dns_resolver)
         if args.instance == "weak":
             config = dataclasses.replace(config, **WEAK_KNOBS)
@@ -311,8 +352,14 @@ def main() -> None:
             DelayProxy(target, ports.take(), args.rtt_ms / 1000) as proxy,
         ):
             transport = ENDPOINTS[args.endpoint][1].value
-            print(f"{args.instance} Prosody, {args.endpoint} ({transport}), {args.rtt_ms:.0f} ms RTT through the proxy")
+            print(
+                f"{args.instance} Prosody, {args.endpoint} ({transport}), {args.rtt_ms:.0f} ms RTT through the proxy;"
+                f" our pacing: {LimiterSettings().max_in_flight} in flight, {args.min_gap} s between connections"
+            )
             runs, ordered = run_tools(args, proxy, root)
+            if "observatory" in args.tools.split(",") and args.endpoint == "c2s":
+                with DelayProxy(config.ports.c2s_direct, ports.take(), args.rtt_ms / 1000) as direct:
+                    runs.append(run_cli((proxy, direct), ports, root, pki.root_path, args.min_gap))
     report(runs, ordered)
 
 
@@ -325,8 +372,9 @@ def report(runs: list[Run], ordered: dict[TlsVersion, bool]) -> None:
     ours = next((run for run in runs if run.tool == "ours"), None)
     print(f"\n{'tool':<11} {'wall s':>8} {'conns':>6} {'ours faster':>12} {'conns vs ours':>14}  lists")
     for run in runs:
-        speed = f"{run.seconds / ours.seconds:.1f}x" if ours and run is not ours else ""
-        conns = f"{run.connections / ours.connections:.1f}x" if ours and run is not ours and ours.connections else ""
+        rival = ours is not None and run.tool not in ("ours", "observatory")  # a whole scan is no rival
+        speed = f"{run.seconds / ours.seconds:.1f}x" if rival and ours else ""
+        conns = f"{run.connections / ours.connections:.1f}x" if rival and ours and ours.connections else ""
         if run.lists is None:
             verdict = "n/a"
         elif ours is None or run is ours:

@@ -1,8 +1,9 @@
 """One raw probe: open a connection, write a ClientHello, read the server's first flight, close.
 
-The connection comes from an *opener*: an async callable returning ``(reader, writer)`` positioned
-where TLS starts (after XMPP STARTTLS's ``<proceed/>``, or at once for Direct TLS), so this module
-knows nothing about XMPP. Every read is bounded in size (by the parser) and in time (by a deadline).
+The connection comes from an *opener*: a callable returning an async context manager that yields
+``(reader, writer)`` positioned where TLS starts (after XMPP STARTTLS's ``<proceed/>``, or at once
+for Direct TLS), so this module knows nothing about XMPP. Every read is bounded in size (by the
+parser) and in time (by a deadline).
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ async def _read_reply(
         reason = ErrorReason.HOSTILE_INPUT if isinstance(exc, TlsBoundExceeded) else ErrorReason.PROTOCOL
         error = ProbeError(phase="tls-read", reason=reason, message=str(exc))
         return _result(Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.MALFORMED, state, error)
+    except ConnectionResetError:
+        return _result(Outcome.CLOSED, state)  # some servers refuse a hello with a reset: not an error
     except (ConnectionError, OSError) as exc:
         return _result(Outcome.CLOSED, state, ProbeError(phase="tls-read", reason=ErrorReason.TLS, message=str(exc)))
 
@@ -162,14 +165,4 @@ def _absorb(event: object, state: _Flight, read_flight: bool) -> Outcome | None:
 def _result(outcome: Outcome, state: _Flight, error: ProbeError | None = None) -> ProbeResult:
     if outcome is Outcome.CLOSED and state.server_hello is not None:
         outcome = Outcome.SERVER_HELLO
-    return ProbeResult(
-        outcome=outcome,
-        server_hello=state.server_hello,
-        alert=state.alert,
-        certificates=state.certificates,
-        server_key_exchange=state.server_key_exchange,
-        ocsp_response=state.ocsp_response,
-        sslv2=state.sslv2,
-        sslv2_error=state.sslv2_error,
-        error=error,
-    )
+    return ProbeResult(outcome, error=error, **vars(state))
