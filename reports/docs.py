@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from observatory import grading
-from observatory.catalogue import catalogue
+from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, catalogue
+
+SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -92,6 +94,7 @@ def checks_markdown() -> str:
         "",
     ]
     for entry in catalogue().values():
+        shown_reasons: dict[str, list[str]] = {}
         cap = grading.CAPS.get(entry.id)
         lines += [
             f"## `{entry.id}`: {entry.title}",
@@ -103,8 +106,15 @@ def checks_markdown() -> str:
             f"**Fix:** {entry.fix}",
             "",
         ]
-        for server, snippet in entry.snippets.items():
-            lines += [f"{server.capitalize()}:", "", "```lua" if server == "prosody" else "```", snippet, "```", ""]
+        for server in SERVERS:
+            snippet, reason = entry.fix_for(server)
+            if snippet is not None:
+                lines += [f"{SERVER_NAMES[server]}:", "", f"```{SNIPPET_LANGUAGE[server]}", snippet, "```", ""]
+            elif reason is not None:
+                shown_reasons.setdefault(reason, []).append(server)
+        for reason, servers in shown_reasons.items():
+            names = "All three servers" if len(servers) == len(SERVERS) else ", ".join(SERVER_NAMES[s] for s in servers)
+            lines += [f"*{names}: no configuration snippet.* {reason}", ""]
         if entry.references:
             lines += ["References: " + ", ".join(entry.references), ""]
     return "\n".join(lines)

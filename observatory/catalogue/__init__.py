@@ -10,12 +10,16 @@ import functools
 import tomllib
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from observatory.model import Severity
 
 #: Servers a configuration snippet may be written for.
 SERVERS = ("prosody", "ejabberd", "openfire")
+#: A ``not_applicable`` key that speaks for every server at once (e.g. a DNS change).
+ALL_SERVERS = "all"
+#: The language of each server's configuration, for code blocks.
+SNIPPET_LANGUAGE = {"prosody": "lua", "ejabberd": "yaml", "openfire": "properties"}
 
 
 class CatalogueEntry(BaseModel):
@@ -27,7 +31,12 @@ class CatalogueEntry(BaseModel):
     why: str
     fix: str
     references: list[str] = []
+    #: Server → configuration that fixes the finding on that server.
     snippets: dict[str, str] = {}
+    #: Server → why no configuration snippet can fix it there (a DNS change, an upgrade, a new
+    #: certificate …); ``all`` speaks for every server without its own snippet or reason. Every
+    #: server has a snippet or a reason; a test keeps it so.
+    not_applicable: dict[str, str] = {}
 
     @field_validator("id")
     @classmethod
@@ -44,6 +53,27 @@ class CatalogueEntry(BaseModel):
         if unknown:
             raise ValueError(f"snippets for unknown servers: {sorted(unknown)}")
         return value
+
+    @field_validator("not_applicable")
+    @classmethod
+    def _known_reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - {*SERVERS, ALL_SERVERS}
+        if unknown:
+            raise ValueError(f"not_applicable for unknown servers: {sorted(unknown)}")
+        return value
+
+    @model_validator(mode="after")
+    def _snippet_or_reason(self) -> CatalogueEntry:
+        both = set(self.snippets) & set(self.not_applicable)
+        if both:
+            raise ValueError(f"{self.id}: both a snippet and a not_applicable reason for {sorted(both)}")
+        return self
+
+    def fix_for(self, server: str) -> tuple[str | None, str | None]:
+        """(snippet, reason there is none) for ``server``; both None when the catalogue says nothing."""
+        if server in self.snippets:
+            return self.snippets[server], None
+        return None, self.not_applicable.get(server, self.not_applicable.get(ALL_SERVERS))
 
 
 @functools.cache
