@@ -25,9 +25,14 @@ from observatory.orchestrate import (
     incomplete,
     run_scan,
 )
+from observatory.profiles import available as available_profiles
+from observatory.profiles import with_profiles
 from observatory.storage.migrate import SchemaState
 from observatory.trust_store import CaFileError, load_ca_file
 from reports.json import render_json, render_schema
+from reports.junit import render_junit
+from reports.markdown import render_markdown
+from reports.sarif import render_sarif
 from reports.text import render_text
 from scanners.addresses import AddressError, HostPort, parse_host_port
 from scanners.base import ServiceKind
@@ -156,11 +161,22 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "sarif", "junit", "markdown"]),
     default="text",
     show_default=True,
     help="Report format: text for people, json for machines (the full result document; "
-    "`observatory schema` prints its JSON Schema).",
+    "`observatory schema` prints its JSON Schema), sarif for code-scanning dashboards (SARIF 2.1.0), "
+    "junit for CI test reports, markdown for CI summaries and issue comments.",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Choice(list(available_profiles())),
+    metavar="NAME",
+    help="Also judge a compliance profile (repeatable): "
+    + ", ".join(available_profiles())
+    + ". Exit with 1 when one fails. `observatory profiles` says what each checks.",
 )
 @click.option(
     "--output",
@@ -301,6 +317,7 @@ def scan(
     output_format: str,
     output: Path | None,
     fail_under: str | None,
+    profiles: tuple[str, ...],
     resolver: HostPort | None,
     trust_anchor: TrustAnchors | None,
     ca_file: Path | None,
@@ -352,7 +369,7 @@ def scan(
         https_port=https_port,
         http_port=http_port,
     )
-    result = run_with_progress(options)
+    result = with_profiles(run_with_progress(options), profiles)
 
     changes: list[str] | None = None
     if save or diff:
@@ -379,7 +396,10 @@ def scan(
         for reason in reasons[:10]:
             click.echo(f"  {reason}", err=True)
         sys.exit(EXIT_INCOMPLETE)
-    if fail_under and below(result, fail_under):
+    failed = [p for p in result.profiles if p.status.value == "fail"]
+    for profile in failed:
+        click.echo(f"observatory: the {profile.name} ({profile.edition}) profile fails", err=True)
+    if (fail_under and below(result, fail_under)) or failed:
         sys.exit(EXIT_BELOW_BAR)
 
 
@@ -401,17 +421,29 @@ def run_with_progress(options: ScanOptions) -> ScanResult:
         return asyncio.run(run_scan(options, show))
 
 
+MACHINE_FORMATS: dict[str, Callable[[ScanResult], str]] = {
+    "json": render_json,
+    "sarif": render_sarif,
+    "junit": render_junit,
+    "markdown": render_markdown,
+}
+
+
 def write_report(result: ScanResult, output_format: str, output: Path | None, changes: list[str] | None) -> None:
-    if output_format == "json":
-        text = render_json(result)
+    if output_format in MACHINE_FORMATS:
+        text = MACHINE_FORMATS[output_format](result)
     else:
+        from observatory.profiles.summary import describe
+
         color = output is None and Console().is_terminal
         text = render_text(result, width=min(Console().width, 100) if output is None else 80, color=color)
+        if result.profiles:
+            text += "\nCompliance:\n" + "".join(f"  {line}\n" for line in describe(result.profiles))
         if changes is not None:
             text += "\nChanges since the last scan:\n" + "".join(f"  {line}\n" for line in changes)
     if output is None:
         click.echo(text, nl=False)
-        if output_format == "json" and changes is not None:
+        if output_format != "text" and changes is not None:
             click.echo("Changes since the last scan:\n" + "".join(f"  {line}\n" for line in changes), err=True)
         return
     try:
@@ -430,6 +462,19 @@ def checks() -> None:
     for entry in catalogue().values():
         cap = CAPS.get(entry.id, "")
         click.echo(f"{entry.id:34} {entry.severity.value:9} {cap:2} {entry.title}")
+
+
+@cli.command("profiles")
+@click.argument("name", type=click.Choice(list(available_profiles())), required=False)
+def profiles_command(name: str | None) -> None:
+    """List the compliance profiles `scan --profile` takes; with NAME, every item that profile checks."""
+    from observatory.profiles.summary import describe_profile
+
+    if name is not None:
+        click.echo("\n".join(describe_profile(available_profiles()[name])))
+        return
+    for profile in available_profiles().values():
+        click.echo(f"{profile.id:22} {profile.name}, {profile.edition}")
 
 
 @cli.command()
