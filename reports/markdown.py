@@ -88,7 +88,7 @@ def _profile_details(profile: ProfileResult) -> list[str]:
         if outcome.status is ComplianceStatus.NOT_EVALUATED
     }
     if unevaluated:
-        lines.append("- not evaluated (facts the scanner does not observe yet):")
+        lines.append("- not evaluated (the reason, as first met):")
         lines += [f"  - {md(items[item].title)}: {md(reason)}" for item, reason in unevaluated.items()]
     return lines
 

@@ -38,7 +38,7 @@ def describe(results: Sequence[ProfileResult]) -> list[str]:
             {o.item for e in result.endpoints for o in e.outcomes if o.status is ComplianceStatus.NOT_EVALUATED}
         )
         if unevaluated:
-            lines.append(f"  not evaluated (not observed yet): {', '.join(unevaluated)}")
+            lines.append(f"  not evaluated: {', '.join(unevaluated)}")
     return lines
 
 
