@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from observatory.catalogue import catalogue
 from observatory.model import Endpoint, Finding, Grade, ScanResult, Service, Severity
+from scanners.tls.facts import TlsVersion
 
 GRADE_STYLE = {
     "A+": "bold green",
@@ -85,24 +87,39 @@ def _reasons(endpoints: list[Endpoint]) -> list[str]:
     return seen
 
 
+def _versions(versions: list[TlsVersion]) -> str:
+    """``1.0–1.3`` for a contiguous run of TLS versions, ``SSLv3, 1.2`` otherwise."""
+    names = [v.value.removeprefix("TLSv") for v in versions]
+    order = [v.value.removeprefix("TLSv") for v in TlsVersion]
+    indexes = [order.index(name) for name in names]
+    if len(names) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)) and names[0][0].isdigit():
+        return f"{names[0]}–{names[-1]}"
+    return ", ".join(names)
+
+
 def _endpoint_table(result: ScanResult) -> Table:
-    table = Table(title="Endpoints", title_justify="left", show_lines=False, expand=False, pad_edge=False)
-    table.add_column("kind")
-    table.add_column("endpoint", overflow="fold")
+    table = Table(title="Endpoints", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table.add_column("service")
+    table.add_column("target", overflow="fold")
+    table.add_column("address", overflow="fold")
     table.add_column("TLS")
     table.add_column("grade")
     for name in ("c2s", "s2s"):
         service = getattr(result.services, name)
         if service is None:
             continue
+        previous_target = None
         for endpoint in service.endpoints:
-            where = f"{endpoint.target}:{endpoint.port} {endpoint.address}"
             mode = "direct" if endpoint.transport.value == "directtls" else "starttls"
+            host = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
             if endpoint.tls and endpoint.tls.versions:
-                versions = ", ".join(v.value.removeprefix("TLSv") for v in endpoint.tls.versions)
+                versions = _versions(endpoint.tls.versions)
             else:
                 versions = endpoint.errors[0].reason.value if endpoint.errors else "—"
-            table.add_row(f"{name} {mode}", where, versions, _grade_text(endpoint.grade))
+            target = endpoint.target if endpoint.target != previous_target else ""
+            previous_target = endpoint.target
+            table.add_row(f"{name} {mode}", target, f"{host}:{endpoint.port}", versions, _grade_text(endpoint.grade))
+        table.add_section()
     return table
 
 

@@ -88,6 +88,12 @@ def test_weak_server_shows_every_planted_weakness(weak_result: ScanResult) -> No
     assert c2s.grade.letter == "F"
     starttls = [e for e in c2s.endpoints if e.transport.value == "starttls"]
     assert all(e.stream and e.stream.starttls and e.stream.starttls.value == "optional" for e in starttls)
+    # Each weakness shows up as a cap with its reason on the endpoint's grade.
+    caps = {cap.finding: cap.grade for e in starttls if e.grade for cap in e.grade.caps}
+    assert caps["tls.protocol.tls10"] == "B"
+    assert caps["xmpp.starttls.optional"] == "B"
+    assert caps["xmpp.sasl.plain-before-tls"] == "C"
+    assert caps["dane.mismatch"] == "F"
 
 
 def test_untrusted_chain_gives_t(dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance) -> None:
