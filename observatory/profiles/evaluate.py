@@ -165,24 +165,23 @@ def _key_exchange_groups(_rule: d.KeyExchangeGroups, ctx: Context) -> Verdict:
     return NOT_APPLICABLE, ["no ephemeral key exchange is accepted"]
 
 
-def _dh_min_bits(_rule: d.DhMinBits, ctx: Context) -> Verdict:
+def _unobserved_with(ctx: Context, suite_class: str, label: str, unobserved: str) -> Verdict:
+    """Not evaluated when a suite of ``suite_class`` is accepted (what it needs is not observed), else moot."""
     suites, verdict = _all_suites(ctx)
     if verdict is not None:
         return verdict
-    dhe = [suite.name for suite in suites if SUITE_CLASSES["dhe"](suite)]
-    if dhe:
-        return NOT_EVALUATED, [f"the scanner does not record DH group sizes yet; DHE suites accepted: {', '.join(dhe)}"]
-    return NOT_APPLICABLE, ["no DHE suite is accepted"]
+    matching = [suite.name for suite in suites if SUITE_CLASSES[suite_class](suite)]
+    if matching:
+        return NOT_EVALUATED, [f"{unobserved}; {label} suites accepted: {', '.join(matching)}"]
+    return NOT_APPLICABLE, [f"no {label} suite is accepted"]
+
+
+def _dh_min_bits(_rule: d.DhMinBits, ctx: Context) -> Verdict:
+    return _unobserved_with(ctx, "dhe", "DHE", "the scanner does not record DH group sizes yet")
 
 
 def _cbc_encrypt_then_mac(_rule: d.CbcEncryptThenMac, ctx: Context) -> Verdict:
-    suites, verdict = _all_suites(ctx)
-    if verdict is not None:
-        return verdict
-    cbc = [suite.name for suite in suites if SUITE_CLASSES["cbc"](suite)]
-    if cbc:
-        return NOT_EVALUATED, [f"encrypt_then_mac is not observed yet; CBC suites accepted: {', '.join(cbc)}"]
-    return NOT_APPLICABLE, ["no CBC suite is accepted"]
+    return _unobserved_with(ctx, "cbc", "CBC", "encrypt_then_mac is not observed yet")
 
 
 def _certificate_key(rule: d.CertificateKey, ctx: Context) -> Verdict:
