@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from pydantic import ValidationError
 
 from observatory.profiles import available
-from observatory.profiles.definition import Profile
+from observatory.profiles.definition import Profile, SuiteClass
+from observatory.profiles.evaluate import SUITE_CLASSES
 from scanners.tls.registry import by_name
 
 EXPECTED_EDITIONS = {
@@ -44,6 +47,10 @@ def test_mozilla_lists_match_the_published_guidelines() -> None:
     assert not any(s.startswith("TLS_DHE_") for s in intermediate["suites.tls12"].suites)  # type: ignore[union-attr]
     assert len(old["suites.tls10-12"].suites) == 26  # type: ignore[union-attr]
     assert old["dh-size"].bits == 1024  # type: ignore[union-attr]
+
+
+def test_every_suite_class_a_rule_may_name_has_a_definition() -> None:
+    assert set(SUITE_CLASSES) == set(get_args(SuiteClass))
 
 
 def test_suite_names_are_registry_names() -> None:
