@@ -2,8 +2,10 @@
 
 Suites: the scan-wide checks, each service's checks, each endpoint's checks, and one per compliance
 profile that was judged. A check whose finding was reported fails (type = severity, the text says
-what was seen and how to fix it); a check that ran and found nothing passes; the checks of an
-endpoint that could not be scanned are skipped, except ``endpoint.unreachable``, which fails.
+what was seen and how to fix it), unless the finding is only informational (severity ``info``):
+that case passes and says what was seen in ``system-out``. A check that ran and found nothing
+passes; the checks of an endpoint that could not be scanned are skipped, except
+``endpoint.unreachable``, which fails.
 Profile items: a failed MUST fails; a failed SHOULD passes with a warning in ``system-out``; items
 not evaluated or not applicable are skipped with the reason.
 
@@ -19,7 +21,15 @@ from collections.abc import Iterable
 
 from observatory.catalogue import SERVERS, CatalogueEntry, catalogue
 from observatory.checks import ENDPOINT_CHECKS, SCAN_CHECKS, SERVICE_CHECKS, all_check_ids
-from observatory.model import ComplianceLevel, ComplianceStatus, Endpoint, Finding, ProfileResult, ScanResult
+from observatory.model import (
+    ComplianceLevel,
+    ComplianceStatus,
+    Endpoint,
+    Finding,
+    ProfileResult,
+    ScanResult,
+    Severity,
+)
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -60,9 +70,12 @@ class _Suite:
     def check(self, classname: str, finding_id: str, found: list[Finding], skip_reason: str | None = None) -> None:
         entry = catalogue().get(finding_id)
         case = self.case(classname, finding_id)
-        if found:
+        title = entry.title if entry else finding_id
+        if found and found[0].severity is Severity.INFO:
+            # Informational findings are not problems: the case passes and says what was seen.
+            _element(case, "system-out", f"info: {title}\n{_failure_text(entry, found)}")
+        elif found:
             self.counts["failures"] += 1
-            title = entry.title if entry else finding_id
             _element(case, "failure", _failure_text(entry, found), message=title, type=found[0].severity.value)
         elif skip_reason is not None:
             self.counts["skipped"] += 1
