@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from observatory.model import ScanFacts, ScanResult
+from observatory.profiles import with_profiles
 from observatory.storage.diff import ScanDiff, diff_results
 from observatory.storage.errors import SkippedScan
 from observatory.storage.records import RowError, ScanStatus, facts_of, result_of
@@ -60,6 +61,9 @@ def _judge(stored_facts: Any, stored_result: Any, judge: Judge) -> tuple[ScanRes
         old = result_of(stored_result)
     except RowError:
         return result, None
+    if old.profiles:
+        # The profiles asked for at scan time are judged again too, under the current rules.
+        result = with_profiles(result, [profile.id for profile in old.profiles])
     return result, diff_results(old, result)
 
 
