@@ -110,3 +110,19 @@ def test_rescore_skips_what_it_cannot_judge_and_says_why(session: Session) -> No
     kept = session.get(ScanRow, failing)
     assert kept is not None
     assert (kept.rules_version, kept.status) == ("2026.1", ScanStatus.DONE.value)
+
+
+def test_rescore_judges_the_profiles_asked_for_at_scan_time_again(session: Session) -> None:
+    from observatory.judge import judge
+    from observatory.profiles import with_profiles
+
+    # Given a scan stored with the BCP 195 profile judged,
+    stored = with_profiles(judge(result_for().to_facts()), ["bcp195"])
+    scan_id = save_result(session, result=stored)
+    # when it is re-graded with the real judge (which knows nothing of profiles),
+    rescore(session, judge=judge)
+    # then the profile is judged again and kept.
+    again = get_scan(session, scan_id=scan_id)
+    assert again is not None
+    assert again.result is not None
+    assert [profile.id for profile in again.result.profiles] == ["bcp195"]
