@@ -96,6 +96,8 @@ class ClientHelloSpec:
     extended_master_secret: bool = True
     encrypt_then_mac: bool = True
     session_ticket: bool = True
+    #: The heartbeat extension (RFC 6520), peer_allowed_to_send: only the Heartbleed probe asks.
+    heartbeat: bool = False
     #: Pad a hello of 256–511 bytes to 512 (RFC 7685): some servers hang on that size range.
     padding: bool = True
     #: False sends no extensions block at all, as SSL 3.0-era clients did.
@@ -160,6 +162,8 @@ def _extensions(spec: ClientHelloSpec) -> list[tuple[int, bytes]]:
         exts.append((Extension.ENCRYPT_THEN_MAC, b""))
     if spec.session_ticket:
         exts.append((Extension.SESSION_TICKET, b""))
+    if spec.heartbeat:
+        exts.append((Extension.HEARTBEAT, b"\x01"))
     versions = spec.supported_versions
     if versions is None and tls13:
         versions = (TlsVersion.TLS13,)

@@ -18,39 +18,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from typing import Any
 
-from scanners.base import ErrorReason, ProbeError
+from scanners.base import ProbeError
 from scanners.tls import registry
-from scanners.tls.client_hello import ClientHelloSpec, client_hello, sslv2_client_hello
 from scanners.tls.facts import TlsFacts, TlsVersion
-from scanners.tls.handshake import fetch_tls13_chain
-from scanners.tls.probe import Opener, Outcome, ProbeResult, run_probe
+from scanners.tls.followups import FollowUpInputs, run_followups
+from scanners.tls.handshake import HandshakeResult, full_handshake
+from scanners.tls.probe import Opener, Outcome, ProbeResult
+from scanners.tls.prober import Prober, TlsScanOptions
 from scanners.tls.wire import VERSION_CODES, AlertDescription
+
+__all__ = ["TlsScanOptions", "scan_tls"]
 
 #: Versions whose chain travels in clear, best first.
 _CLEAR_CHAIN_VERSIONS = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
-
-
-@dataclass(frozen=True)
-class TlsScanOptions:
-    #: SNI; also the XMPP domain for the stream on STARTTLS (the opener's business).
-    server_name: str | None = None
-    #: ALPN protocols to offer (``xmpp-client``/``xmpp-server`` on Direct TLS, XEP-0368).
-    alpn: tuple[str, ...] = ()
-    versions: tuple[TlsVersion, ...] = tuple(TlsVersion)
-    #: Per probe, connection set-up (and STARTTLS) included.
-    probe_timeout: float = 10.0
-    #: Probes in flight at once; a connection layer's per-address limiter may allow fewer.
-    max_in_flight: int = 4
-    #: Suites per ClientHello: some servers fail on hellos offering more than 128 suites.
-    suites_per_hello: int = 128
-    #: Extra attempts when the opener fails (no TLS was tried); a refused hello is never retried.
-    connect_retries: int = 1
-    #: After this many failed connections in a row the endpoint is taken as unreachable: no more probes.
-    max_connect_failures: int = 3
-    #: At most this many connections per endpoint: a server accepting every suite cannot run us ragged.
-    max_connections: int = 500
-    certificate_chain: bool = True
 
 
 class _Verdict(Enum):
@@ -88,58 +70,12 @@ class _VersionResult:
     suites: Sequence[int] = ()
     server_order: bool | None = None
     chain: tuple[bytes, ...] | None = None
+    #: The version's first ClientHello and what came back (the flight, up to TLS 1.2).
+    first: ProbeResult | None = None
 
 
-class _Scan:
-    def __init__(self, opener: Opener, options: TlsScanOptions) -> None:
-        self.opener = opener
-        self.options = options
-        self.slots = asyncio.Semaphore(max(1, options.max_in_flight))
-        self.connections = 0
-        self.errors: list[ProbeError] = []
-        self.spoken: set[TlsVersion] = set()
-        self.failures_in_a_row = 0
-
-    @property
-    def stopped(self) -> bool:
-        """No more connections will be made (budget spent, or the endpoint stopped answering)."""
-        options = self.options
-        return self.connections >= options.max_connections or self.failures_in_a_row >= options.max_connect_failures
-
-    def note(self, error: ProbeError) -> None:
-        if error not in self.errors:
-            self.errors.append(error)
-
-    def anomaly(self, version: TlsVersion, message: str) -> None:
-        self.note(ProbeError(phase=f"tls-enumerate {version.value}", reason=ErrorReason.PROTOCOL, message=message))
-
-    async def probe(self, hello: bytes, *, read_flight: bool = False) -> ProbeResult:
-        result = ProbeResult(Outcome.CONNECT_FAILED)
-        for _attempt in range(self.options.connect_retries + 1):
-            async with self.slots:
-                if self.failures_in_a_row >= self.options.max_connect_failures:
-                    return result  # the endpoint stopped accepting connections: stop knocking
-                if self.connections >= self.options.max_connections:
-                    message = f"connection budget of {self.options.max_connections} spent; results are incomplete"
-                    self.note(ProbeError(phase="tls-enumerate", reason=ErrorReason.POLICY, message=message))
-                    return result
-                self.connections += 1
-                result = await run_probe(
-                    self.opener, hello, time_limit=self.options.probe_timeout, read_flight=read_flight
-                )
-            if result.outcome is not Outcome.CONNECT_FAILED:
-                self.failures_in_a_row = 0
-                break
-            self.failures_in_a_row += 1
-        if result.error is not None and result.outcome is not Outcome.SERVER_HELLO:
-            self.note(result.error)
-        return result
-
-    def hello(self, version: TlsVersion, codes: Sequence[int]) -> bytes:
-        if version == TlsVersion.SSL2:
-            return sslv2_client_hello(codes)
-        spec = ClientHelloSpec(version, codes, server_name=self.options.server_name, alpn=self.options.alpn)
-        return client_hello(spec)
+class _Scan(Prober):
+    """Versions and suites: the walks over each version's candidate suites."""
 
     def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[_Verdict, int]:
         hello = result.server_hello
@@ -195,7 +131,7 @@ class _Scan:
         walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
         suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
         chain = first.certificates if verdict is _Verdict.ACCEPTED else None
-        return _VersionResult(version in self.spoken, suites, server_order, chain)
+        return _VersionResult(version in self.spoken, suites, server_order, chain, first)
 
     async def order(self, version: TlsVersion, walks: Sequence[_Walk]) -> tuple[list[int], bool | None]:
         """The accepted suites in the server's order if it imposes one, and whether it does."""
@@ -261,7 +197,11 @@ def _chacha(code: int) -> bool:
 
 
 async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> TlsFacts:
-    """Enumerate one endpoint. ``opener`` returns a fresh connection positioned where TLS starts."""
+    """Scan one endpoint. ``opener`` returns a fresh connection positioned where TLS starts.
+
+    Enumeration first (versions, suites, order, chain), then the follow-up probes the options ask
+    for (``followups``): groups, DH parameters, extension behaviour, session, certificates.
+    """
     options = options or TlsScanOptions()
     started = time.monotonic()
     scan = _Scan(opener, options)
@@ -269,26 +209,40 @@ async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> Tls
     jobs = [scan.sslv2() if version == TlsVersion.SSL2 else scan.version(version) for version in versions]
     results = dict(zip(versions, await asyncio.gather(*jobs), strict=True))
     supported = [version for version in versions if results[version].supported]
-    chain, chain_version = await _certificate_chain(scan, results, supported)
+    chain, chain_version, handshake = await _certificate_chain(scan, results, supported)
+    fields: dict[str, Any] = {
+        "certificate_chain": list(chain),
+        "certificate_chain_version": chain_version,
+    }
+    if supported and not scan.stopped:
+        found = FollowUpInputs(
+            supported=supported,
+            suites={version: results[version].suites for version in supported if version != TlsVersion.SSL2},
+            first={version: first for version in supported if (first := results[version].first) is not None},
+            chain=chain,
+            chain_version=chain_version,
+            handshake=handshake,
+            handshake_failed=chain_version is None and TlsVersion.TLS13 in supported and options.certificate_chain,
+        )
+        fields.update(await run_followups(scan, found))
     return TlsFacts(
         versions=supported,
         cipher_suites={
             version: registry.names(results[version].suites, sslv2=version == TlsVersion.SSL2) for version in supported
         },
         server_order={version: order for version in supported if (order := results[version].server_order) is not None},
-        certificate_chain=list(chain),
-        certificate_chain_version=chain_version,
         connections=scan.connections,
         duration_seconds=round(time.monotonic() - started, 3),
         errors=scan.errors,
+        **fields,
     )
 
 
 async def _certificate_chain(
     scan: _Scan, results: dict[TlsVersion, _VersionResult], supported: list[TlsVersion]
-) -> tuple[Sequence[bytes], TlsVersion | None]:
+) -> tuple[Sequence[bytes], TlsVersion | None, HandshakeResult | None]:
     if not scan.options.certificate_chain:
-        return (), None
+        return (), None, None
     for version in _CLEAR_CHAIN_VERSIONS:
         if version not in supported:
             continue
@@ -297,20 +251,26 @@ async def _certificate_chain(
             # The version's first hello was refused (its suites sit in a later partition): ask again.
             flight = await scan.probe(scan.hello(version, results[version].suites), read_flight=True)
             chain = flight.certificates
+            if flight.server_hello is not None:
+                results[version].first = flight
         if chain:
-            return chain, version
+            return chain, version, None
     if TlsVersion.TLS13 in supported:
-        scan.connections += 1
-        fetched = await fetch_tls13_chain(
-            scan.opener,
-            server_name=scan.options.server_name,
-            alpn=scan.options.alpn,
-            time_limit=scan.options.probe_timeout,
-        )
-        if isinstance(fetched, ProbeError):
-            scan.note(fetched)
-            return (), None
-        return fetched, TlsVersion.TLS13
+        options = scan.options
+
+        async def job() -> HandshakeResult | ProbeError:
+            return await full_handshake(
+                scan.opener,
+                server_name=options.server_name,
+                alpn=options.alpn,
+                time_limit=options.probe_timeout,
+                min_version=TlsVersion.TLS13,
+            )
+
+        fetched = await scan.connection(job)
+        if isinstance(fetched, HandshakeResult):
+            return fetched.chain, TlsVersion.TLS13, fetched
+        return (), None, None
     if TlsVersion.SSL2 in supported and results[TlsVersion.SSL2].chain:
-        return results[TlsVersion.SSL2].chain or (), TlsVersion.SSL2
-    return (), None
+        return results[TlsVersion.SSL2].chain or (), TlsVersion.SSL2, None
+    return (), None, None

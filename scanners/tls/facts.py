@@ -16,6 +16,87 @@ class TlsVersion(StrEnum):
     TLS13 = "TLSv1.3"
 
 
+# --- Part 2: key exchange, extension behaviour, several certificates ----------------------------
+# (TlsFacts below gains these as fields; every one is optional, so older documents still load.)
+
+
+class DhParameters(FactModel):
+    """The finite-field Diffie-Hellman group a server uses with one family of DHE suites."""
+
+    #: ``DHE_RSA``, ``DHE_DSS``, ``DH_anon`` or ``DHE_PSK``: the suites that share a certificate type.
+    family: str
+    version: TlsVersion
+    #: The suite the server chose when offered the family's accepted suites.
+    cipher_suite: str
+    prime_bits: int
+    #: The generator, when it fits in 64 bits (2, 5 …); RFC 5114's generators are as large as the prime.
+    generator: int | None = None
+    generator_bits: int
+    public_key_bits: int
+    prime: B64Bytes
+    #: The named group this prime belongs to (``ffdhe2048``, ``modp_2048`` …) when it is one of the
+    #: RFC 2409, 3526, 5114 or 7919 groups of ``data/dh_primes.json``.
+    well_known: str | None = None
+    #: What deployed this prime by default (``nginx/1024-bit MODP group …``), when it is in the
+    #: table's list of common primes (shared primes are targets for precomputation, Logjam).
+    common: str | None = None
+    #: Whether (p-1)/2 is prime too, as recorded in the table; None for primes not in it.
+    safe_prime: bool | None = None
+    #: The table knows this "prime" is no prime at all (socat's, CVE-2016-2217); None: not in it.
+    composite: bool | None = None
+
+
+class TlsExtensionFacts(FactModel):
+    """What the server answered to a TLS ≤ 1.2 ClientHello that asked for every legacy extension."""
+
+    #: The version that hello negotiated (the highest the server speaks up to TLS 1.2).
+    version: TlsVersion
+    cipher_suite: str
+    #: The compression method chosen when DEFLATE and LZS were offered before null (``DEFLATE``,
+    #: ``LZS``, ``UNKNOWN_…``); None when the server chose no compression.
+    compression: str | None = None
+    #: RFC 5746: the server answered renegotiation_info.
+    secure_renegotiation: bool
+    #: RFC 7627: the server answered extended_master_secret.
+    extended_master_secret: bool
+    #: RFC 7366: the server answered encrypt_then_mac. None when no CBC suite could be negotiated,
+    #: as servers only answer it for block ciphers.
+    encrypt_then_mac: bool | None = None
+    #: RFC 5077: the server answered session_ticket (it will issue a ticket).
+    session_ticket: bool
+    #: RFC 6066: the server answered status_request (it staples OCSP in this handshake).
+    status_request: bool
+    #: RFC 6520: the server answered the heartbeat extension.
+    heartbeat: bool
+    #: CVE-2014-0160: a heartbeat request whose payload_length exceeded its payload by 3 bytes was
+    #: answered (a patched server discards it silently). None when heartbeat was not negotiated.
+    heartbleed: bool | None = None
+    #: Bytes the server echoed beyond the payload we sent (evidence; at most a few).
+    heartbleed_overread: int | None = None
+
+
+class SessionTicketFacts(FactModel):
+    """A complete handshake's session ticket (RFC 5077), as a client that wants one sees it."""
+
+    version: TlsVersion
+    #: A NewSessionTicket arrived in the handshake.
+    issued: bool
+    #: Its ticket_lifetime_hint in seconds (0: unspecified). TLS 1.2 only: TLS 1.3 tickets are
+    #: encrypted, and RFC 8446 caps them at 7 days anyway.
+    lifetime_hint_seconds: int | None = None
+
+
+class CertificateDeployment(FactModel):
+    """One certificate chain the server holds, and how it was made to send it."""
+
+    chain: list[B64Bytes]
+    version: TlsVersion
+    #: The authentication offered to get it: ``RSA``, ``ECDSA``, ``DSS`` (suites, TLS ≤ 1.2), or
+    #: the signature-algorithm family (``RSA``, ``ECDSA``, ``EdDSA``) of a TLS 1.3 handshake.
+    authentication: str
+    cipher_suite: str | None = None
+
+
 class TlsFacts(FactModel):
     #: Accepted protocol versions, oldest first.
     versions: list[TlsVersion] = []
@@ -35,3 +116,28 @@ class TlsFacts(FactModel):
     duration_seconds: float | None = None
     #: Probes that failed or met malformed replies; results above may then be incomplete.
     errors: list[ProbeError] = []
+    #: Version → named groups the server accepts (IANA names), in its order of preference where it
+    #: imposes one. TLS 1.3: found by HelloRetryRequests (FFDHE and hybrid post-quantum groups
+    #: included); TLS ≤ 1.2 (keyed by the highest such version): the curves of ECDHE suites, and
+    #: the FFDHE groups of DHE suites when the server follows RFC 7919.
+    groups: dict[TlsVersion, list[str]] = {}
+    #: Version → whether the server imposes its own group order (absent with fewer than two groups).
+    groups_server_order: dict[TlsVersion, bool] = {}
+    #: The curve of ECDHE suites (TLS ≤ 1.2) when a client offers every group we know.
+    ecdhe_curve: str | None = None
+    #: The server's own DH parameters, one entry per DHE suite family it accepts.
+    dh_parameters: list[DhParameters] = []
+    #: Legacy extension behaviour (None: no TLS ≤ 1.2, or the probe was not run).
+    extensions: TlsExtensionFacts | None = None
+    #: RFC 7507: a hello one version below the highest, with TLS_FALLBACK_SCSV, was refused with
+    #: inappropriate_fallback. None when the server speaks a single version or it was not probed.
+    fallback_scsv: bool | None = None
+    #: None when no complete handshake succeeded (SSL 3.0 only, or nothing a modern OpenSSL completes).
+    session_ticket: SessionTicketFacts | None = None
+    #: Whether a complete handshake asked for an OCSP staple (status_request); ``ocsp_staple`` is
+    #: the DER OCSPResponse it got, None when none was stapled.
+    ocsp_staple_requested: bool = False
+    ocsp_staple: B64Bytes | None = None
+    #: Every distinct chain found by varying suites (TLS ≤ 1.2) or signature algorithms (TLS 1.3);
+    #: ``certificate_chain`` is the one a modern client gets.
+    certificates: list[CertificateDeployment] = []

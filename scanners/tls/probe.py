@@ -9,8 +9,9 @@ parser) and in time (by a deadline).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from enum import StrEnum
@@ -63,6 +64,13 @@ class ProbeResult:
     sslv2: Sslv2ServerHello | None = None
     sslv2_error: int | None = None
     error: ProbeError | None = None
+    #: What a follow-up exchange on the same connection returned (see ``run_probe``).
+    follow_up: object = None
+
+
+#: Continues on the probe's connection once the server's flight is in: (reader, writer, what came
+#: back, deadline) → anything, stored as ``ProbeResult.follow_up``. It must bound its own reads.
+FollowUp = Callable[[asyncio.StreamReader, asyncio.StreamWriter, ProbeResult, float], Awaitable[object]]
 
 
 async def enter_connection(stack: AsyncExitStack, opener: Opener, time_limit: float) -> Streams | ProbeError:
@@ -74,11 +82,14 @@ async def enter_connection(stack: AsyncExitStack, opener: Opener, time_limit: fl
         return classify(exc, "tls-connect")
 
 
-async def run_probe(opener: Opener, hello: bytes, *, time_limit: float, read_flight: bool = False) -> ProbeResult:
+async def run_probe(
+    opener: Opener, hello: bytes, *, time_limit: float, read_flight: bool = False, follow_up: FollowUp | None = None
+) -> ProbeResult:
     """Send ``hello`` on a fresh connection and report what came back within ``time_limit`` seconds.
 
     With ``read_flight`` a TLS ≤ 1.2 reply is read up to ServerHelloDone (certificate chain, key
     exchange, OCSP staple); otherwise the connection is closed as soon as the ServerHello is in.
+    ``follow_up`` then runs on the same connection when a ServerHello came and no error occurred.
     """
     deadline = time.monotonic() + time_limit
     async with AsyncExitStack() as stack:
@@ -87,7 +98,10 @@ async def run_probe(opener: Opener, hello: bytes, *, time_limit: float, read_fli
             return ProbeResult(Outcome.CONNECT_FAILED, error=opened)
         reader, writer = opened
         writer.write(hello)
-        return await _read_reply(reader, writer, deadline, read_flight)
+        result = await _read_reply(reader, writer, deadline, read_flight)
+        if follow_up is None or result.outcome is not Outcome.SERVER_HELLO or result.error or result.alert:
+            return result
+        return dataclasses.replace(result, follow_up=await follow_up(reader, writer, result, deadline))
 
 
 async def _read_reply(

@@ -111,6 +111,17 @@ def by_name(name: str) -> CipherSuite | None:
     return _by_name().get(name)
 
 
+@functools.cache
+def _by_openssl_name() -> dict[str, CipherSuite]:
+    return {suite.openssl_name: suite for suite in all_suites() if suite.openssl_name and not suite.sslv2}
+
+
+def iana_name(name: str) -> str:
+    """The IANA name of a suite OpenSSL names ``name`` (TLS 1.3 names are IANA's already)."""
+    suite = _by_openssl_name().get(name) or by_name(name)
+    return suite.name if suite is not None else name
+
+
 def suite_name(code: int, *, sslv2: bool = False) -> str:
     """The registry name, or ``UNKNOWN_0x…`` for a code no registry lists (kept, never dropped)."""
     suite = by_code(code, sslv2=sslv2)

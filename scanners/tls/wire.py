@@ -36,6 +36,7 @@ class HandshakeType(IntEnum):
     CLIENT_HELLO = 1
     SERVER_HELLO = 2
     NEW_SESSION_TICKET = 4
+    FINISHED = 20
     ENCRYPTED_EXTENSIONS = 8
     CERTIFICATE = 11
     SERVER_KEY_EXCHANGE = 12
@@ -50,6 +51,7 @@ class Extension(IntEnum):
     SUPPORTED_GROUPS = 10
     EC_POINT_FORMATS = 11
     SIGNATURE_ALGORITHMS = 13
+    HEARTBEAT = 15
     ALPN = 16
     PADDING = 21
     ENCRYPT_THEN_MAC = 22
@@ -72,6 +74,7 @@ class AlertDescription(IntEnum):
     INTERNAL_ERROR = 80
     INAPPROPRIATE_FALLBACK = 86
     USER_CANCELED = 90
+    MISSING_EXTENSION = 109
     UNRECOGNIZED_NAME = 112
     NO_APPLICATION_PROTOCOL = 120
 
@@ -110,6 +113,23 @@ class Group(IntEnum):
     FFDHE4096 = 258
     FFDHE6144 = 259
     FFDHE8192 = 260
+    #: Hybrid post-quantum groups (draft-ietf-tls-ecdhe-mlkem).
+    SECP256R1MLKEM768 = 0x11EB
+    X25519MLKEM768 = 0x11EC
+    SECP384R1MLKEM1024 = 0x11ED
+
+
+class HandshakeSignal(IntEnum):
+    """Cipher-suite code points that signal something instead of naming a suite."""
+
+    EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+    FALLBACK_SCSV = 0x5600
+
+
+class Compression(IntEnum):
+    NULL = 0
+    DEFLATE = 1
+    LZS = 64
 
 
 class Reader:

@@ -1,6 +1,7 @@
 """A scripted TLS peer: answers ClientHellos with chosen ServerHellos, alerts or SSL 2.0 hellos.
 
-Debian's OpenSSL cannot serve SSL 2.0, SSL 3.0, RC4, 3DES or export suites, so detections of
+Debian's OpenSSL cannot serve SSL 2.0, SSL 3.0, RC4, 3DES or export suites, TLS compression, a
+hello without renegotiation_info, a heartbeat over-read or chosen DH primes, so detections of
 those are proven here. The peer decodes ClientHellos itself (independently of the scanner's
 builder) and encodes server messages itself (independently of the scanner's parser). It never
 completes a handshake: after its first flight it waits for the client to hang up.
@@ -11,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal, Self
+
+from scanners.tls import registry
 
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 SSL2, SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304
@@ -151,10 +155,15 @@ def handshake(msg_type: int, body: bytes) -> bytes:
 
 
 def server_hello(
-    version: int, suite: int, *, extensions: Sequence[tuple[int, bytes]] = (), random: bytes | None = None
+    version: int,
+    suite: int,
+    *,
+    extensions: Sequence[tuple[int, bytes]] = (),
+    random: bytes | None = None,
+    compression: int = 0,
 ) -> bytes:
     body = version.to_bytes(2, "big") + (random or os.urandom(32)) + _vec(os.urandom(32), 1)
-    body += suite.to_bytes(2, "big") + b"\x00"
+    body += suite.to_bytes(2, "big") + bytes([compression])
     if extensions:
         body += _vec(b"".join(kind.to_bytes(2, "big") + _vec(data, 2) for kind, data in extensions), 2)
     return handshake(2, body)
@@ -166,6 +175,25 @@ def certificate(chain: Sequence[bytes]) -> bytes:
 
 def server_hello_done() -> bytes:
     return handshake(14, b"")
+
+
+def _signature(version: int) -> bytes:
+    # Not a real signature: the client under test never verifies one (rsa_pkcs1_sha256 + junk).
+    return (b"\x04\x01" if version >= TLS12 else b"") + _vec(os.urandom(64), 2)
+
+
+def ecdhe_key_exchange(version: int, curve: int) -> bytes:
+    point = os.urandom(_KEY_LENGTHS.get(curve, 65))
+    return handshake(12, b"\x03" + curve.to_bytes(2, "big") + _vec(point, 1) + _signature(version))
+
+
+def dhe_key_exchange(version: int, prime: bytes, generator: bytes) -> bytes:
+    public = os.urandom(len(prime))
+    return handshake(12, _vec(prime, 2) + _vec(generator, 2) + _vec(public, 2) + _signature(version))
+
+
+def heartbeat_response(payload: bytes, version: int) -> bytes:
+    return record(24, b"\x02" + len(payload).to_bytes(2, "big") + payload + os.urandom(16), version)
 
 
 def alert(description: int, level: int = 2, version: int = TLS12) -> bytes:
@@ -181,6 +209,22 @@ def sslv2_server_hello(kinds: Sequence[int], certificate_der: bytes) -> bytes:
     )
     body += certificate_der + specs + connection_id
     return (0x8000 | len(body)).to_bytes(2, "big") + body
+
+
+def openssl_group_prime(name: str) -> bytes:
+    """The prime of an OpenSSL built-in DH group (``ffdhe2048``, ``modp_2048``, ``dh_1024_160`` …).
+
+    Read from ``openssl genpkey`` through ``openssl asn1parse``: independent of the scanner's table.
+    """
+    pem = subprocess.run(
+        ["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", f"group:{name}"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    parsed = subprocess.run(["openssl", "asn1parse"], input=pem, capture_output=True, check=True, text=True).stdout
+    first = next(line for line in parsed.splitlines() if "INTEGER" in line)
+    return bytes.fromhex(first.rsplit(":", 1)[1])
 
 
 # --- The peer ----------------------------------------------------------------------------------
@@ -210,6 +254,26 @@ class PeerPolicy:
     raw_reply: bytes | None = None
     #: Never answer: read the hello and wait for the client to give up.
     silent: bool = False
+    #: Extensions answered when the client sends them (encrypt_then_mac only with CBC suites):
+    #: renegotiation_info, extended_master_secret, encrypt_then_mac and session_ticket by default.
+    answers: frozenset[int] = frozenset({0xFF01, 23, 22, 35})
+    #: Compression methods the server would choose, in its preference (the client's list decides).
+    compression: tuple[int, ...] = ()
+    #: RFC 6520: "none" ignores the extension; "honest" answers only well-formed requests;
+    #: "bleeds" answers any request with payload_length bytes from its buffer (CVE-2014-0160).
+    heartbeat: Literal["none", "honest", "bleeds"] = "none"
+    #: TLS ≤ 1.2 ECDHE curves, and TLS 1.3 groups, in the server's order.
+    curves: tuple[int, ...] = (29, 23, 24)
+    tls13_groups: tuple[int, ...] = (29, 23, 30, 24, 25)
+    #: Follow the client's group order instead of the server's.
+    client_group_order: bool = False
+    #: DHE parameters: the server's own (prime, generator), and RFC 7919 group → prime it honours.
+    dh_params: tuple[bytes, bytes] | None = None
+    ffdhe: dict[int, bytes] = field(default_factory=dict)
+    #: Refuse a TLS_FALLBACK_SCSV hello below the highest version with inappropriate_fallback.
+    fallback_scsv: bool = True
+    #: Authentication (``ECDSA``, ``RSA``, ``DSS``) → chain, for a server with several certificates.
+    chains: dict[str, list[bytes]] = field(default_factory=dict)
 
 
 class ScriptedTlsServer:
@@ -220,6 +284,8 @@ class ScriptedTlsServer:
         self.host = host
         self.port = port
         self.hellos: list[ClientHelloSeen] = []
+        #: payload_length of every heartbeat request the "bleeds" policy answered.
+        self.overread_requests: list[int] = []
         self.connections = 0
         self.open_now = 0
         self.most_open = 0
@@ -265,13 +331,45 @@ class ScriptedTlsServer:
             if reply:
                 writer.write(reply)
                 await writer.drain()
-                await asyncio.wait_for(reader.read(65536), 5)  # until the client hangs up
+                await self._after_flight(reader, writer, hello)
         except (TimeoutError, ConnectionError):
             pass
         finally:
             self.open_now -= 1
             writer.close()
             self._tasks.discard(task)
+
+    async def _after_flight(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: ClientHelloSeen
+    ) -> None:
+        """Wait for the client to hang up, answering heartbeat requests as the policy says."""
+        buffer = b""
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), 5)
+            if not chunk:
+                return
+            buffer += chunk
+            while len(buffer) >= 5 and len(buffer) >= 5 + int.from_bytes(buffer[3:5], "big"):
+                size = int.from_bytes(buffer[3:5], "big")
+                content_type, body, buffer = buffer[0], buffer[5 : 5 + size], buffer[5 + size :]
+                if content_type == 24 and self.heartbeat_enabled(hello) and len(body) >= 3:
+                    answer = self._heartbeat(body, min(hello.legacy_version, TLS12))
+                    if answer:
+                        writer.write(answer)
+                        await writer.drain()
+
+    def heartbeat_enabled(self, hello: ClientHelloSeen) -> bool:
+        return self.policy.heartbeat != "none" and hello.extension(15) is not None
+
+    def _heartbeat(self, body: bytes, version: int) -> bytes:
+        claimed = int.from_bytes(body[1:3], "big")
+        payload = body[3:]
+        if self.policy.heartbeat == "honest":
+            return heartbeat_response(payload[:claimed], version) if 3 + claimed + 16 <= len(body) else b""
+        # The bug: copy claimed bytes from where the payload starts, past the record if need be.
+        memory = payload + b"--server-memory-beyond-the-record--" * 4
+        self.overread_requests.append(claimed)
+        return heartbeat_response(memory[:claimed], version)
 
     def reply(self, hello: ClientHelloSeen) -> bytes:
         policy = self.policy
@@ -286,6 +384,8 @@ class ScriptedTlsServer:
         version = max((v for v in policy.suites if v in offered), default=None)
         if version is None:
             return self._refuse(policy.version_refusal, min(hello.legacy_version, TLS12))
+        if policy.fallback_scsv and 0x5600 in hello.cipher_suites and version < max(policy.suites):
+            return alert(86, version=min(version, TLS12))
         suite = self._choose(version, hello.cipher_suites)
         record_version = min(version, TLS12)
         if suite is None:
@@ -293,8 +393,48 @@ class ScriptedTlsServer:
         prefix = alert(112, level=1, version=record_version) if policy.warn_first else b""
         if version == TLS13:
             return prefix + self._tls13(hello, suite)
-        flight = server_hello(version, suite) + certificate(policy.chain) + server_hello_done()
+        flight = self._legacy_flight(hello, version, suite)
+        if flight is None:
+            return self._refuse(policy.suite_refusal, record_version)
         return prefix + record(22, flight, record_version)
+
+    def _legacy_flight(self, hello: ClientHelloSeen, version: int, suite: int) -> bytes | None:
+        policy = self.policy
+        info = registry.by_code(suite)
+        kx = info.kx if info is not None else "RSA"
+        key_exchange = b""
+        if kx == "ECDHE":
+            curve = self._group(policy.curves, hello.groups)
+            if curve is None:
+                return None
+            key_exchange = ecdhe_key_exchange(version, curve)
+        elif kx in ("DHE", "DHE_PSK"):
+            chosen = self._group(list(policy.ffdhe), hello.groups)
+            own = policy.dh_params or (b"", b"")
+            prime, generator = (policy.ffdhe[chosen], b"\x02") if chosen is not None else own
+            # Without parameters the flight has no ServerKeyExchange, as before DH primes were scripted.
+            key_exchange = dhe_key_exchange(version, prime, generator) if prime else b""
+        cbc = info is not None and info.cipher.endswith("_CBC")
+        answers = [
+            (kind, b"\x00" if kind == 0xFF01 else b"")
+            for kind, _ in hello.extensions
+            if kind in policy.answers and (kind != 22 or cbc)
+        ]
+        if self.heartbeat_enabled(hello):
+            answers.append((15, b"\x01"))
+        compression = next((m for m in policy.compression if m in hello.compression_methods), 0)
+        chain = policy.chains.get(info.auth if info is not None else "", policy.chain)
+        return (
+            server_hello(version, suite, extensions=answers, compression=compression)
+            + certificate(chain)
+            + key_exchange
+            + server_hello_done()
+        )
+
+    def _group(self, ours: Sequence[int], theirs: Sequence[int]) -> int | None:
+        if self.policy.client_group_order:
+            return next((group for group in theirs if group in ours), None)
+        return next((group for group in ours if group in theirs), None)
 
     def _choose(self, version: int, offered: list[int]) -> int | None:
         if self.policy.always_choose is not None:
@@ -307,13 +447,23 @@ class ScriptedTlsServer:
     def _tls13(self, hello: ClientHelloSeen, suite: int) -> bytes:
         shares = hello.key_shares
         versions = (43, TLS13.to_bytes(2, "big"))
-        if self.policy.hrr_group is not None and self.policy.hrr_group not in shares:
-            key_share = (51, self.policy.hrr_group.to_bytes(2, "big"))
-            return record(22, server_hello(TLS12, suite, extensions=[versions, key_share], random=HRR_RANDOM))
-        group = next(iter(shares))
+        hrr = self.policy.hrr_group
+        if hrr is not None and hrr not in shares and hrr in hello.groups:
+            return self._hello_retry(suite, hrr)
+        group = next((share for share in shares if share in self.policy.tls13_groups), None)
+        if group is None:
+            wanted = self._group(self.policy.tls13_groups, hello.groups)
+            if wanted is None:
+                return alert(40)
+            return self._hello_retry(suite, wanted)
         key_share = (51, group.to_bytes(2, "big") + _vec(os.urandom(_KEY_LENGTHS.get(group, 32)), 2))
         flight = record(22, server_hello(TLS12, suite, extensions=[versions, key_share]))
         return flight + record(20, b"\x01") + record(23, os.urandom(64))
+
+    @staticmethod
+    def _hello_retry(suite: int, group: int) -> bytes:
+        extensions = [(43, TLS13.to_bytes(2, "big")), (51, group.to_bytes(2, "big"))]
+        return record(22, server_hello(TLS12, suite, extensions=extensions, random=HRR_RANDOM))
 
     @staticmethod
     def _refuse(how: Refusal, record_version: int) -> bytes:
