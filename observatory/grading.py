@@ -73,6 +73,12 @@ CAPS: dict[str, GradeLetter] = {
     "dns.dnssec.bogus": "F",
     "dane.mismatch": "F",
     "cert.key.weak": "B",
+    "tls.dh.under-2048": "B",
+    "tls.dh.under-1024": "F",
+    "tls.dh.composite": "F",
+    "tls.compression": "C",
+    "tls.renegotiation.insecure": "F",
+    "tls.heartbleed": "F",
     "cert.chain.incomplete": "B",
     "cert.untrusted": "T",
     "cert.identity.mismatch": "T",
@@ -137,6 +143,9 @@ def score(tls: TlsFacts, certificate: CertificateAnalysis | None) -> Scores | No
     if leaf_key is not None and leaf_key.bits:
         table = EC_KEY_POINTS if leaf_key.type == "EC" else RSA_KEY_POINTS
         key_exchange = _band(leaf_key.bits, table) if leaf_key.type in ("RSA", "DSA", "EC") else 100
+    # The weakest key exchange counts: a small DH group is as bad as a small server key.
+    for dh in tls.dh_parameters:
+        key_exchange = min(key_exchange, _band(dh.prime_bits, RSA_KEY_POINTS))
     if any(suite.export for suite in suites):
         key_exchange = min(key_exchange, EXPORT_KX_POINTS)
     if any(suite.auth == "anon" for suite in suites):

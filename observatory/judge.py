@@ -75,6 +75,8 @@ def _judge_endpoint(
             at=facts.started_at,
             extra_roots=roots,
             srv_target=endpoint.target,
+            staple_observed=bool(endpoint.tls and endpoint.tls.ocsp_staple_requested),
+            ocsp_staple=endpoint.tls.ocsp_staple if endpoint.tls else None,
         )
         dnssec = endpoint.dnssec
         dane = match_dane(

@@ -42,7 +42,8 @@ def grading_markdown() -> str:
         "",
         *_table(["version", "points"], [[v.value, str(p)] for v, p in grading.PROTOCOL_POINTS.items()]),
         "",
-        "**Key exchange**: the leaf key's size; then at most "
+        "**Key exchange**: the weakest of the leaf key's size and every DHE group's size (same table as RSA); "
+        "then at most "
         f"{grading.EXPORT_KX_POINTS} if an export suite is accepted, {grading.ANONYMOUS_KX_POINTS} if an "
         "anonymous one is.",
         "",

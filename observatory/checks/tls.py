@@ -99,3 +99,94 @@ def client_order(ctx: EndpointContext) -> Outcome:
         if not enforced and len(tls.cipher_suites.get(version, [])) > 1
     ]
     return ", ".join(follows_client) if follows_client else False
+
+
+# --- Key exchange parameters and extension behaviour (TLS engine part 2) -------------------------
+
+#: RFC 9325 §4.1 requires at least 2048-bit DH groups; under 1024 bits is breakable today (Logjam).
+DH_MINIMUM_BITS = 2048
+DH_BROKEN_BITS = 1024
+#: Ticket keys should rotate weekly (RFC 9325 §3.4); a longer lifetime hint keeps old keys useful.
+TICKET_LIFETIME_LIMIT = 7 * 24 * 3600
+
+
+def _dh_where(ctx: EndpointContext, wanted: Callable[[int], bool]) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None:
+        return False
+    weak = sorted({f"{dh.family} {dh.prime_bits} bits" for dh in tls.dh_parameters if wanted(dh.prime_bits)})
+    return ", ".join(weak) if weak else False
+
+
+@endpoint_check("tls.dh.under-2048")
+def dh_under_2048(ctx: EndpointContext) -> Outcome:
+    return _dh_where(ctx, lambda bits: DH_BROKEN_BITS <= bits < DH_MINIMUM_BITS)
+
+
+@endpoint_check("tls.dh.under-1024")
+def dh_under_1024(ctx: EndpointContext) -> Outcome:
+    return _dh_where(ctx, lambda bits: bits < DH_BROKEN_BITS)
+
+
+@endpoint_check("tls.dh.common-prime")
+def dh_common_prime(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None:
+        return False
+    shared = sorted({dh.common for dh in tls.dh_parameters if dh.common})
+    return "; ".join(shared) if shared else False
+
+
+@endpoint_check("tls.dh.composite")
+def dh_composite(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and any(dh.composite for dh in tls.dh_parameters)
+
+
+@endpoint_check("tls.compression")
+def compression(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None or tls.extensions is None or tls.extensions.compression is None:
+        return False
+    return tls.extensions.compression
+
+
+@endpoint_check("tls.renegotiation.insecure")
+def insecure_renegotiation(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.extensions is not None and not tls.extensions.secure_renegotiation
+
+
+@endpoint_check("tls.ems.absent")
+def no_extended_master_secret(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.extensions is not None and not tls.extensions.extended_master_secret
+
+
+@endpoint_check("tls.heartbleed")
+def heartbleed(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None or tls.extensions is None or not tls.extensions.heartbleed:
+        return False
+    return f"the server echoed {tls.extensions.heartbleed_overread or 'some'} bytes it was never sent"
+
+
+@endpoint_check("tls.fallback-scsv.ignored")
+def fallback_scsv_ignored(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.fallback_scsv is False
+
+
+@endpoint_check("tls.session-ticket.long-lifetime")
+def long_ticket_lifetime(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    ticket = tls.session_ticket if tls else None
+    if ticket is None or not ticket.lifetime_hint_seconds or ticket.lifetime_hint_seconds <= TICKET_LIFETIME_LIMIT:
+        return False
+    return f"lifetime hint {ticket.lifetime_hint_seconds // 3600} hours"
+
+
+@endpoint_check("tls.ocsp.no-staple")
+def no_ocsp_staple(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.ocsp_staple_requested and tls.ocsp_staple is None

@@ -165,3 +165,78 @@ def test_service_checks_of_discovery() -> None:
     }
     fallback = service_hits(ServiceFacts(kind=ServiceKind.C2S, status=ServiceStatus.FALLBACK, endpoints=[endpoint()]))
     assert fallback == {"dns.srv.missing": True}
+
+
+def test_key_exchange_parameters_and_extension_behaviour() -> None:
+    from scanners.tls.facts import DhParameters, SessionTicketFacts, TlsExtensionFacts
+
+    def dh(bits: int, **extra) -> DhParameters:  # type: ignore[no-untyped-def]
+        return DhParameters(
+            family="DHE_RSA",
+            version=TlsVersion.TLS12,
+            cipher_suite="TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+            prime_bits=bits,
+            generator=2,
+            generator_bits=2,
+            public_key_bits=bits,
+            prime=b"\x01",
+            **extra,
+        )
+
+    extensions = TlsExtensionFacts(
+        version=TlsVersion.TLS12,
+        cipher_suite=MODERN_12[0],
+        compression="DEFLATE",
+        secure_renegotiation=False,
+        extended_master_secret=False,
+        session_ticket=True,
+        status_request=False,
+        heartbeat=True,
+        heartbleed=True,
+        heartbleed_overread=3,
+    )
+    weak = tls({TlsVersion.TLS12: MODERN_12}).model_copy(
+        update={
+            "dh_parameters": [dh(1024, common="nginx"), dh(512, composite=True)],
+            "extensions": extensions,
+            "fallback_scsv": False,
+            "session_ticket": SessionTicketFacts(
+                version=TlsVersion.TLS12, issued=True, lifetime_hint_seconds=30 * 86400
+            ),
+            "ocsp_staple_requested": True,
+        }
+    )
+    found = hits(endpoint(tls_facts=weak))
+    assert found["tls.dh.under-2048"] == "DHE_RSA 1024 bits"
+    assert found["tls.dh.under-1024"] == "DHE_RSA 512 bits"
+    assert found["tls.dh.common-prime"] == "nginx"
+    assert {
+        "tls.dh.composite",
+        "tls.renegotiation.insecure",
+        "tls.ems.absent",
+        "tls.fallback-scsv.ignored",
+        "tls.ocsp.no-staple",
+    } <= set(found)
+    assert found["tls.compression"] == "DEFLATE"
+    assert found["tls.heartbleed"] == "the server echoed 3 bytes it was never sent"
+    assert found["tls.session-ticket.long-lifetime"] == "lifetime hint 720 hours"
+    # A server that behaves has none of them.
+    good = tls({TlsVersion.TLS12: MODERN_12}).model_copy(
+        update={
+            "dh_parameters": [dh(2048, well_known="ffdhe2048")],
+            "extensions": extensions.model_copy(
+                update={
+                    "compression": None,
+                    "secure_renegotiation": True,
+                    "extended_master_secret": True,
+                    "heartbleed": False,
+                }
+            ),
+            "fallback_scsv": True,
+        }
+    )
+    assert not {
+        fid
+        for fid in hits(endpoint(tls_facts=good))
+        if fid.startswith(("tls.dh", "tls.ren", "tls.ems", "tls.heart", "tls.comp"))
+    }
