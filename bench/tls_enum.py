@@ -1,7 +1,7 @@
 """TLS enumeration side by side: our engine, sslyze and testssl.sh, through a ~50 ms RTT delay proxy.
 
     .venv/bin/python bench/tls_enum.py [--instance weak|strong] [--endpoint c2s|s2s|c2s_direct|s2s_direct]
-                                       [--rtt-ms 50] [--tools ours,sslyze,testssl]
+                                       [--rtt-ms 50] [--tools ours,part1,sslyze,testssl]
 
 Starts a private testbed Prosody (the weak instance by default: TLS 1.0-1.3 with server order) on
 free loopback ports, and a user-space proxy in front of the chosen port that holds every chunk for
@@ -39,7 +39,7 @@ from scanners.connection import Endpoint, Limiter, LimiterSettings
 from scanners.connection.limits import DEFAULT_MIN_GAP
 from scanners.tls import registry
 from scanners.tls.facts import TlsVersion
-from scanners.tls.openers import scan_endpoint
+from scanners.tls.openers import endpoint_options, scan_endpoint
 from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN, plan_layout
 from tests.testbed.pki import TestPKI
@@ -152,9 +152,12 @@ class Run:
     note: str = ""
 
 
-def run_ours(endpoint: Endpoint, pacing: LimiterSettings) -> tuple[Lists, dict[TlsVersion, bool], str]:
+def run_ours(
+    endpoint: Endpoint, pacing: LimiterSettings, *, part1_only: bool = False
+) -> tuple[Lists, dict[TlsVersion, bool], str]:
     async def scan() -> tuple[Lists, dict[TlsVersion, bool], str]:
-        facts = await scan_endpoint(endpoint, Limiter(pacing))
+        options = endpoint_options(endpoint)
+        facts = await scan_endpoint(endpoint, Limiter(pacing), options.minimal if part1_only else options)
         note = f"{len(facts.errors)} probe errors" if facts.errors else ""
         return facts.cipher_suites, facts.server_order, note
 
@@ -312,6 +315,13 @@ def run_tools(args: argparse.Namespace, proxy: DelayProxy, workdir: Path) -> tup
 
     if "ours" in tools:
         runs.append(measure([proxy], "ours", ours))
+
+    def part1() -> tuple[Lists | None, str]:
+        lists, _, note = run_ours(endpoint, LimiterSettings(min_gap=args.min_gap), part1_only=True)
+        return lists, note
+
+    if "part1" in tools:  # versions, suites and chain only: what groups, DH, extensions … cost on top
+        runs.append(measure([proxy], "part1", part1))
     if "sslyze" in tools:
         binary = ensure_sslyze(args.sslyze_venv)
         runs.append(measure([proxy], "sslyze", lambda: run_sslyze(binary, proxy.port, args.endpoint, workdir)))
@@ -328,7 +338,7 @@ def main() -> None:
     parser.add_argument("--instance", choices=["weak", "strong"], default="weak")
     parser.add_argument("--endpoint", choices=list(ENDPOINTS), default="c2s")
     parser.add_argument("--rtt-ms", type=float, default=50.0)
-    parser.add_argument("--tools", default="ours,sslyze,testssl,observatory")
+    parser.add_argument("--tools", default="ours,part1,sslyze,testssl,observatory")
     parser.add_argument("--sslyze-venv", type=Path, default=Path("/tmp/sslyze-venv"))
     parser.add_argument(
         "--min-gap",
@@ -372,7 +382,7 @@ def report(runs: list[Run], ordered: dict[TlsVersion, bool]) -> None:
     ours = next((run for run in runs if run.tool == "ours"), None)
     print(f"\n{'tool':<11} {'wall s':>8} {'conns':>6} {'ours faster':>12} {'conns vs ours':>14}  lists")
     for run in runs:
-        rival = ours is not None and run.tool not in ("ours", "observatory")  # a whole scan is no rival
+        rival = ours is not None and run.tool not in ("ours", "part1", "observatory")  # not rivals
         speed = f"{run.seconds / ours.seconds:.1f}x" if rival and ours else ""
         conns = f"{run.connections / ours.connections:.1f}x" if rival and ours and ours.connections else ""
         if run.lists is None:
