@@ -65,9 +65,11 @@ def test_strong_server_gets_a_plus_everywhere_and_no_false_finding(strong_result
             assert endpoint.dane.status.value == "valid"
         assert service.grade is not None
         assert service.grade.letter == "A+"
-    # Informational only: Prosody 0.12 follows the client's order (Mozilla intermediate) and has no
-    # channel binding usable on TLS 1.3.
-    assert {f.id for f in strong_result.findings} <= {"tls.cipher.client-order", "xmpp.sasl.no-channel-binding"}
+    # Informational only: Prosody 0.12 follows the client's order (Mozilla intermediate), has no
+    # channel binding usable on TLS 1.3 and cannot staple OCSP.
+    informational = {"tls.cipher.client-order", "xmpp.sasl.no-channel-binding", "tls.ocsp.no-staple"}
+    assert {f.id for f in strong_result.findings} <= informational
+    assert {f.severity.value for f in strong_result.findings} == {"info"}
 
 
 def test_weak_server_shows_every_planted_weakness(weak_result: ScanResult) -> None:
