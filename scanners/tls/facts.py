@@ -79,8 +79,9 @@ class SessionTicketFacts(FactModel):
     """A complete handshake's session ticket (RFC 5077), as a client that wants one sees it."""
 
     version: TlsVersion
-    #: A NewSessionTicket arrived in the handshake.
-    issued: bool
+    #: A NewSessionTicket arrived in the handshake (TLS ≤ 1.2). None under TLS 1.3, where tickets
+    #: come encrypted after the handshake and cannot be seen from here.
+    issued: bool | None = None
     #: Its ticket_lifetime_hint in seconds (0: unspecified). TLS 1.2 only: TLS 1.3 tickets are
     #: encrypted, and RFC 8446 caps them at 7 days anyway.
     lifetime_hint_seconds: int | None = None

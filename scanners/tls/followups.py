@@ -182,7 +182,7 @@ async def _session_and_certificates(
     if handshake is not None and options.session:
         fields["session_ticket"] = SessionTicketFacts(
             version=handshake.version,
-            issued=bool(handshake.ticket_issued),
+            issued=handshake.ticket_issued,
             lifetime_hint_seconds=handshake.ticket_lifetime_hint,
         )
         fields["ocsp_staple_requested"] = True

@@ -252,6 +252,7 @@ async def test_tls13_only_two_certificates_and_a_staple(ports: PortAllocator, pk
     assert facts.ocsp_staple == b"\x30\x03\x0a\x01\x03"
     assert facts.session_ticket is not None
     assert facts.session_ticket.version == TlsVersion.TLS13
+    assert facts.session_ticket.issued is None  # encrypted under TLS 1.3: not observable
     assert facts.extensions is None
     assert facts.fallback_scsv is None
     assert x509.load_der_x509_certificate(facts.certificate_chain[0]).subject == pki.leaf("ecdsa-p256").cert.subject
