@@ -175,12 +175,24 @@ def _unobserved_with(ctx: Context, suite_class: str, label: str, unobserved: str
     return NOT_APPLICABLE, [f"no {label} suite is accepted"]
 
 
-def _dh_min_bits(_rule: d.DhMinBits, ctx: Context) -> Verdict:
-    return _unobserved_with(ctx, "dhe", "DHE", "the scanner does not record DH group sizes yet")
+def _dh_min_bits(rule: d.DhMinBits, ctx: Context) -> Verdict:
+    tls = ctx.tls
+    if tls is None or not tls.dh_parameters:
+        return _unobserved_with(ctx, "dhe", "DHE", "no DH parameters were observed")
+    small = [f"{dh.family}: {dh.prime_bits} bits" for dh in tls.dh_parameters if dh.prime_bits < rule.bits]
+    if small:
+        return FAIL, [f"below {rule.bits} bits: {', '.join(small)}"]
+    return PASS, []
 
 
 def _cbc_encrypt_then_mac(_rule: d.CbcEncryptThenMac, ctx: Context) -> Verdict:
-    return _unobserved_with(ctx, "cbc", "CBC", "encrypt_then_mac is not observed yet")
+    tls = ctx.tls
+    answered = tls.extensions.encrypt_then_mac if tls is not None and tls.extensions is not None else None
+    if answered is None:
+        return _unobserved_with(ctx, "cbc", "CBC", "encrypt_then_mac was not observed on a CBC suite")
+    if not answered:
+        return FAIL, [f"CBC suite {tls.extensions.cipher_suite} negotiated without encrypt_then_mac"]  # type: ignore[union-attr]
+    return PASS, []
 
 
 def _certificate_key(rule: d.CertificateKey, ctx: Context) -> Verdict:
