@@ -221,7 +221,7 @@ def sslv2_client_hello(
     """An SSL 2.0 CLIENT-HELLO record.
 
     With ``version`` SSL 2.0 it offers SSL 2.0 cipher kinds (3-byte codes). With a later version it
-    is the SSLv2-compatible hello of RFC 5246 §E.2, and TLS suites are given as ``0x00XXXX``.
+    is the SSLv2-compatible hello of RFC 5246 §E.2, and TLS suites are given as ``0x00nnnn``.
     """
     challenge = challenge if challenge is not None else os.urandom(16)
     if not 16 <= len(challenge) <= 32:
