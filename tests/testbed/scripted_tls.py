@@ -15,10 +15,10 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from scanners.tls import registry
+from tests.testbed.loopback_server import LoopbackServer
 
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 SSL2, SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304
@@ -276,41 +276,19 @@ class PeerPolicy:
     chains: dict[str, list[bytes]] = field(default_factory=dict)
 
 
-class ScriptedTlsServer:
+class ScriptedTlsServer(LoopbackServer):
     """``async with ScriptedTlsServer(policy, port) as server``: one asyncio server on 127.0.0.1."""
 
     def __init__(self, policy: PeerPolicy, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
         self.policy = policy
-        self.host = host
-        self.port = port
         self.hellos: list[ClientHelloSeen] = []
         #: payload_length of every heartbeat request the "bleeds" policy answered.
         self.overread_requests: list[int] = []
-        self.connections = 0
         self.open_now = 0
         self.most_open = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)
         try:
@@ -336,8 +314,6 @@ class ScriptedTlsServer:
             pass
         finally:
             self.open_now -= 1
-            writer.close()
-            self._tasks.discard(task)
 
     async def _after_flight(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: ClientHelloSeen

@@ -11,14 +11,14 @@ TLS 1.2 ticket lifetime hint), ``ocsp_staple`` (DER, stapled when asked), and se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from OpenSSL import SSL
+
+from tests.testbed.loopback_server import LoopbackServer
 
 _RECORD = 16 * 1024 + 2048
 
@@ -36,18 +36,14 @@ class TlsServerPolicy:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class RealTlsServer:
+class RealTlsServer(LoopbackServer):
     """``async with RealTlsServer(policy, port) as server``: completes handshakes, then waits."""
 
     def __init__(self, policy: TlsServerPolicy, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(port, host)
         self.policy = policy
-        self.host = host
-        self.port = port
-        self.connections = 0
         self.handshakes = 0
         self._context = self._make_context()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def _make_context(self) -> SSL.Context:
         policy = self.policy
@@ -68,25 +64,7 @@ class RealTlsServer:
             context.set_ocsp_server_callback(lambda _connection, _data: staple)
         return context
 
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = SSL.Connection(self._context, None)
         connection.set_accept_state()
         try:
@@ -107,10 +85,6 @@ class RealTlsServer:
                     pass
         except (TimeoutError, ConnectionError, SSL.Error):
             pass
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
-            self._tasks.discard(task)
 
     @staticmethod
     async def _flush(connection: SSL.Connection, writer: asyncio.StreamWriter) -> None:
