@@ -49,6 +49,8 @@ class ScanSummary:
     rules_version: str | None
     grades: dict[ServiceKind, ServiceGrade]
     error: str | None
+    #: Shown in the site's public lists and statistics.
+    listed: bool = True
 
     def as_document(self) -> dict[str, Any]:
         """The summary as JSON-ready data (``observatory history --format json``)."""
@@ -70,6 +72,7 @@ class ScanSummary:
             "rules_version": self.rules_version,
             "grades": {kind.value: {"letter": g.letter, "score": g.score} for kind, g in self.grades.items()},
             "error": self.error,
+            "listed": self.listed,
         }
 
 
@@ -141,6 +144,7 @@ def summary_of(row: Row) -> ScanSummary:
             ServiceKind.S2S: ServiceGrade(row.s2s_grade, row.s2s_score),
         },
         error=row.error,
+        listed=bool(getattr(row, "listed", True)),
     )
 
 

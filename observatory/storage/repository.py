@@ -205,17 +205,21 @@ def get_scan(session: Session, *, scan_id: int) -> StoredScan | None:
         raise CorruptScan(SkippedScan(scan_id, str(exc))) from None
 
 
-def latest_for_domain(session: Session, *, domain: str, kinds: Iterable[ServiceKind] = ()) -> LatestScan:
-    """The newest done scan of ``domain`` (covering at least ``kinds``) that can be read.
+def latest_for_domain(
+    session: Session, *, domain: str, kinds: Iterable[ServiceKind] = (), listed_only: bool = False
+) -> LatestScan:
+    """The newest done scan of ``domain`` (covering at least ``kinds``; only listed ones if asked) that
+    can be read.
 
     Newer rows that cannot be read are passed over and listed in ``skipped``.
     """
     wanted = set(kinds)
-    candidates = session.execute(
-        select(SCANS.c.id, SCANS.c.kinds)
-        .where(SCANS.c.domain == domain, SCANS.c.status == ScanStatus.DONE.value)
-        .order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())
-    ).all()
+    statement = select(SCANS.c.id, SCANS.c.kinds).where(
+        SCANS.c.domain == domain, SCANS.c.status == ScanStatus.DONE.value
+    )
+    if listed_only:
+        statement = statement.where(SCANS.c.listed.is_(True))
+    candidates = session.execute(statement.order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())).all()
     skipped: list[SkippedScan] = []
     for scan_id, stored_kinds in candidates:
         if not wanted <= {kind for kind in ServiceKind if kind.value in stored_kinds.split(",")}:
@@ -238,23 +242,17 @@ def _summaries(session: Session, statement: Select[Any]) -> ScanList:
     return ScanList(scans, skipped)
 
 
-def history(session: Session, *, domain: str, limit: int = 50) -> ScanList:
-    """The scans of ``domain``, newest first, in every state."""
-    return _summaries(
-        session,
-        select(*SUMMARY)
-        .where(SCANS.c.domain == domain)
-        .order_by(SCANS.c.created_at.desc(), SCANS.c.id.desc())
-        .limit(limit),
-    )
+def history(session: Session, *, domain: str, limit: int = 50, listed_only: bool = False) -> ScanList:
+    """The scans of ``domain``, newest first, in every state (only listed ones if asked)."""
+    statement = select(*SUMMARY).where(SCANS.c.domain == domain)
+    if listed_only:
+        statement = statement.where(SCANS.c.listed.is_(True))
+    return _summaries(session, statement.order_by(SCANS.c.created_at.desc(), SCANS.c.id.desc()).limit(limit))
 
 
-def recent_scans(session: Session, *, limit: int = 20) -> ScanList:
-    """The most recently finished done scans of every domain, newest first."""
-    return _summaries(
-        session,
-        select(*SUMMARY)
-        .where(SCANS.c.status == ScanStatus.DONE.value)
-        .order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())
-        .limit(limit),
-    )
+def recent_scans(session: Session, *, limit: int = 20, listed_only: bool = False) -> ScanList:
+    """The most recently finished done scans of every domain, newest first (only listed ones if asked)."""
+    statement = select(*SUMMARY).where(SCANS.c.status == ScanStatus.DONE.value)
+    if listed_only:
+        statement = statement.where(SCANS.c.listed.is_(True))
+    return _summaries(session, statement.order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc()).limit(limit))

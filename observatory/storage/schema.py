@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from observatory.storage.types import Json, RowId, UtcDateTime
@@ -68,6 +68,9 @@ class ScanRow(Base):
     result: Mapped[dict[str, Any] | None]
     #: Why a failed scan failed.
     error: Mapped[str | None] = mapped_column(Text)
+    #: Shown in the site's public lists and statistics; a visitor may ask for a scan to stay unlisted
+    #: (it is still reachable by its id, like a CLI scan).
+    listed: Mapped[bool] = mapped_column(server_default=true())
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in SCAN_STATUSES)})", name="status"),
@@ -75,6 +78,8 @@ class ScanRow(Base):
         Index("ix_scans_domain_status_finished_at", "domain", "status", "finished_at"),
         # Recent scans across all domains (front page, statistics over a period).
         Index("ix_scans_status_finished_at", "status", "finished_at"),
+        # The site's cooldown: the newest scan of a domain in any state.
+        Index("ix_scans_domain_created_at", "domain", "created_at"),
     )
 
 

@@ -1,0 +1,138 @@
+"""The scan queue as the website and its executors see it: submitting with a per-domain cooldown,
+finding work, and recovering from a process that died mid-scan.
+
+The scan row is the source of truth: an executor only ever receives a scan id and reads the request
+from here, so a queued scan survives the process that accepted it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from observatory import __version__
+from observatory.model import ScanRequest
+from observatory.storage.derive import document
+from observatory.storage.errors import CorruptScan, SkippedScan
+from observatory.storage.records import RowError, ScanStatus, kinds_text
+from observatory.storage.repository import SCANS, begin_write
+from scanners.base import ServiceKind
+
+ACTIVE = (ScanStatus.QUEUED.value, ScanStatus.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    scan_id: int
+    #: False when a running or recent scan of the same domain and kinds was returned instead.
+    created: bool
+
+
+def _covers(stored_kinds: str, wanted: list[ServiceKind]) -> bool:
+    return {kind.value for kind in wanted} <= set(stored_kinds.split(","))
+
+
+def _lock_domain(session: Session, domain: str) -> None:
+    """Serialise submissions of one domain. SQLite already has: ``begin_write`` holds its only write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:domain))"), {"domain": domain})
+
+
+def submit_scan(
+    session: Session,
+    *,
+    request: ScanRequest,
+    listed: bool = True,
+    cooldown: timedelta = timedelta(minutes=10),
+    now: datetime | None = None,
+) -> Submitted:
+    """Queue a scan of ``request.domain`` unless one of the same domain covering the same kinds is queued,
+    running, or finished within ``cooldown``: then that scan is returned, so many visitors share one.
+
+    The look and the insert are one transaction under a per-domain lock: two submissions at the same
+    moment give one scan.
+    """
+    now = now or datetime.now(UTC)
+    begin_write(session)
+    _lock_domain(session, request.domain)
+    rows = session.execute(
+        select(SCANS.c.id, SCANS.c.kinds)
+        .where(
+            SCANS.c.domain == request.domain,
+            or_(
+                SCANS.c.status.in_(ACTIVE),
+                (SCANS.c.status == ScanStatus.DONE.value) & (SCANS.c.finished_at >= now - cooldown),
+            ),
+        )
+        .order_by(SCANS.c.created_at.desc(), SCANS.c.id.desc())
+    ).all()
+    for scan_id, kinds in rows:
+        if _covers(kinds, request.kinds):
+            session.commit()
+            return Submitted(scan_id, created=False)
+    scan_id = session.execute(
+        SCANS.insert().returning(SCANS.c.id),
+        {
+            "domain": request.domain,
+            "kinds": kinds_text(request.kinds),
+            "status": ScanStatus.QUEUED.value,
+            "created_at": now,
+            "scanner_version": __version__,
+            "request": document(request),
+            "listed": listed,
+        },
+    ).scalar_one()
+    session.commit()
+    return Submitted(scan_id, created=True)
+
+
+def scan_request(session: Session, *, scan_id: int) -> ScanRequest | None:
+    """The request a queued scan was made with (None if there is no such scan)."""
+    value = session.execute(select(SCANS.c.request).where(SCANS.c.id == scan_id)).scalar_one_or_none()
+    if value is None:
+        return None
+    try:
+        return ScanRequest.model_validate(value)
+    except ValueError as exc:
+        raise CorruptScan(SkippedScan(scan_id, f"its request cannot be read: {RowError(exc)}")) from None
+
+
+def queued_scans(session: Session) -> list[int]:
+    """Queued scans, oldest first: what a restarted executor picks up again."""
+    return list(
+        session.scalars(
+            select(SCANS.c.id)
+            .where(SCANS.c.status == ScanStatus.QUEUED.value)
+            .order_by(SCANS.c.created_at, SCANS.c.id)
+        )
+    )
+
+
+def fail_interrupted(
+    session: Session, *, reason: str, started_before: datetime | None = None, now: datetime | None = None
+) -> list[int]:
+    """Fail the scans left ``running`` (by a process that died), or those started before a time; their ids.
+
+    A scan that was running has lost its probes' state: starting it over is a new scan, so it is
+    failed with the reason rather than left looking alive forever.
+    """
+    begin_write(session)
+    condition = SCANS.c.status == ScanStatus.RUNNING.value
+    if started_before is not None:
+        condition = condition & (SCANS.c.started_at < started_before)
+    ids = list(session.scalars(select(SCANS.c.id).where(condition)))
+    if ids:
+        session.execute(
+            update(SCANS).where(SCANS.c.id.in_(bindparam("ids", expanding=True)), condition),
+            {"ids": ids, "status": ScanStatus.FAILED.value, "error": reason, "finished_at": now or datetime.now(UTC)},
+        )
+    session.commit()
+    return ids
+
+
+def active_count(session: Session) -> int:
+    """Scans queued or running now."""
+    return session.execute(select(func.count()).where(SCANS.c.status.in_(ACTIVE))).scalar_one()
