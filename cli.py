@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -146,6 +147,198 @@ def _connect(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
         raise click.BadParameter(str(exc)) from None
 
 
+#: The scan engine's settings, shared by ``scan``, ``serve`` and ``worker``: each also reads an
+#: ``OBSERVATORY_*`` variable, so a site is pointed at a resolver or test CA exactly like a CLI scan.
+ENGINE_OPTIONS = [
+    click.option(
+        "--resolver",
+        metavar="HOST[:PORT]",
+        callback=_resolver,
+        help="IP address of the recursive DNS server to ask (port 53 unless given; IPv6 as [addr]:port). "
+        "Default: the system's resolvers. DNSSEC is validated by the scanner itself either way.",
+        envvar="OBSERVATORY_RESOLVER",
+        show_envvar=True,
+    ),
+    click.option(
+        "--trust-anchor",
+        type=click.Path(path_type=Path, dir_okay=False),
+        callback=_trust_anchor,
+        metavar="FILE",
+        help="DNSSEC trust anchors to use instead of the IANA root's: DS or DNSKEY records in zone-file "
+        "format, like the dsset- files dnssec-signzone writes.",
+        envvar="OBSERVATORY_TRUST_ANCHOR",
+        show_envvar=True,
+    ),
+    click.option(
+        "--ca-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        callback=_ca_file,
+        metavar="FILE",
+        help="Extra trusted root certificates (PEM), added to Mozilla's roots.",
+        envvar="OBSERVATORY_CA_FILE",
+        show_envvar=True,
+    ),
+    click.option(
+        "--ipv4",
+        is_flag=True,
+        help="Only look up and scan IPv4 addresses.",
+        envvar="OBSERVATORY_IPV4",
+        show_envvar=True,
+    ),
+    click.option(
+        "--ipv6",
+        is_flag=True,
+        help="Only look up and scan IPv6 addresses (neither flag: both).",
+        envvar="OBSERVATORY_IPV6",
+        show_envvar=True,
+    ),
+    click.option(
+        "--from-domain",
+        metavar="DOMAIN",
+        default=DEFAULT_FROM_DOMAIN,
+        show_default=True,
+        help="The scanner's own domain, sent as 'from' on s2s streams. The scanner never asks the server "
+        "to connect back to it.",
+        envvar="OBSERVATORY_FROM_DOMAIN",
+        show_envvar=True,
+    ),
+    click.option(
+        "--max-connections",
+        type=click.IntRange(min=1, max=64),
+        default=DEFAULT_MAX_IN_FLIGHT,
+        metavar="N",
+        show_default=True,
+        help="Most connections open at once to one server address.",
+        envvar="OBSERVATORY_MAX_CONNECTIONS",
+        show_envvar=True,
+    ),
+    click.option(
+        "--connection-gap",
+        type=click.FloatRange(min=0, max=60),
+        default=DEFAULT_MIN_GAP,
+        show_default=True,
+        metavar="SECONDS",
+        help="Least time between two new connections to one server address (servers rate-limit).",
+        envvar="OBSERVATORY_CONNECTION_GAP",
+        show_envvar=True,
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=1, max=3600),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time limit for the whole scan; what is unfinished then is reported as such.",
+        envvar="OBSERVATORY_TIMEOUT",
+        show_envvar=True,
+    ),
+    click.option(
+        "--probe-timeout",
+        type=click.FloatRange(min=1, max=600),
+        default=DEFAULT_PROBE_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time limit for one connection.",
+        envvar="OBSERVATORY_PROBE_TIMEOUT",
+        show_envvar=True,
+    ),
+    click.option(
+        "--dns-timeout",
+        type=click.FloatRange(min=0.1, max=60),
+        default=3.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds to wait for each DNS answer (each question is tried twice).",
+        envvar="OBSERVATORY_DNS_TIMEOUT",
+        show_envvar=True,
+    ),
+    click.option(
+        "--no-sasl-probes",
+        is_flag=True,
+        help="Never start SASL: skip the cleartext SASL attempt that checks STARTTLS enforcement and "
+        "SCRAM's first round for a random account (XEP-0474/0515). No password is ever sent either way.",
+        envvar="OBSERVATORY_NO_SASL_PROBES",
+        show_envvar=True,
+    ),
+    click.option(
+        "--no-http",
+        is_flag=True,
+        help="Skip HTTPS discovery: XEP-0156 host-meta, the _xmppconnect TXT record and POSH files.",
+        envvar="OBSERVATORY_NO_HTTP",
+        show_envvar=True,
+    ),
+    click.option(
+        "--https-port",
+        type=click.IntRange(1, 65535),
+        default=443,
+        show_default=True,
+        metavar="PORT",
+        help="TCP port for HTTPS discovery (host-meta, POSH), e.g. for a test server.",
+        envvar="OBSERVATORY_HTTPS_PORT",
+        show_envvar=True,
+    ),
+    click.option(
+        "--http-port",
+        type=click.IntRange(1, 65535),
+        default=80,
+        show_default=True,
+        metavar="PORT",
+        help="TCP port for the plain-HTTP host-meta check.",
+        envvar="OBSERVATORY_HTTP_PORT",
+        show_envvar=True,
+    ),
+]
+
+
+def engine_options(function: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(ENGINE_OPTIONS):
+        function = option(function)
+    return function
+
+
+def engine_template(
+    *,
+    resolver: HostPort | None,
+    trust_anchor: TrustAnchors | None,
+    ca_file: Path | None,
+    ipv4: bool,
+    ipv6: bool,
+    from_domain: str,
+    max_connections: int,
+    connection_gap: float,
+    timeout: float,
+    probe_timeout: float,
+    dns_timeout: float,
+    no_sasl_probes: bool,
+    no_http: bool,
+    https_port: int,
+    http_port: int,
+) -> ScanOptions:
+    """The scan options the engine options give, for any domain (``domain`` and ``kinds`` are set per scan)."""
+    try:
+        from_domain = normalize_domain(from_domain)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--from-domain'") from None
+    return ScanOptions(
+        domain="scan.invalid",
+        resolver=resolver,
+        trust_anchors=trust_anchor,
+        ca_file=str(ca_file) if ca_file else None,
+        extra_roots=tuple(load_ca_file(ca_file)) if ca_file else (),
+        ipv4=ipv4 or not ipv6,
+        ipv6=ipv6 or not ipv4,
+        from_domain=from_domain,
+        limiter=LimiterSettings(max_in_flight=max_connections, min_gap=connection_gap),
+        timeout=timeout,
+        probe_timeout=probe_timeout,
+        dns_timeout=dns_timeout,
+        sasl_probes=not no_sasl_probes,
+        http=not no_http,
+        https_port=https_port,
+        http_port=http_port,
+    )
+
+
 GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
 
 
@@ -192,111 +385,12 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
     help="Exit with 1 when a scanned service's grade is below GRADE (A+, A, A-, B … F; T counts as below E).",
 )
 @click.option(
-    "--resolver",
-    metavar="HOST[:PORT]",
-    callback=_resolver,
-    help="IP address of the recursive DNS server to ask (port 53 unless given; IPv6 as [addr]:port). "
-    "Default: the system's resolvers. DNSSEC is validated by the scanner itself either way.",
-)
-@click.option(
-    "--trust-anchor",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_trust_anchor,
-    metavar="FILE",
-    help="DNSSEC trust anchors to use instead of the IANA root's: DS or DNSKEY records in zone-file "
-    "format, like the dsset- files dnssec-signzone writes.",
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    callback=_ca_file,
-    metavar="FILE",
-    help="Extra trusted root certificates (PEM), added to Mozilla's roots.",
-)
-@click.option(
     "--connect",
     metavar="HOST[:PORT]",
     callback=_connect,
     help="Skip DNS discovery and scan this address or host name as DOMAIN's server (e.g. a staging "
     "server before DNS points at it). Port: 5222 for c2s, 5269 for s2s unless given; IPv6 as "
     "[addr]:port. Certificates are still checked against DOMAIN.",
-)
-@click.option("--ipv4", is_flag=True, help="Only look up and scan IPv4 addresses.")
-@click.option("--ipv6", is_flag=True, help="Only look up and scan IPv6 addresses (neither flag: both).")
-@click.option(
-    "--from-domain",
-    metavar="DOMAIN",
-    default=DEFAULT_FROM_DOMAIN,
-    show_default=True,
-    help="The scanner's own domain, sent as 'from' on s2s streams. The scanner never asks the server "
-    "to connect back to it.",
-)
-@click.option(
-    "--max-connections",
-    type=click.IntRange(min=1, max=64),
-    default=DEFAULT_MAX_IN_FLIGHT,
-    metavar="N",
-    show_default=True,
-    help="Most connections open at once to one server address.",
-)
-@click.option(
-    "--connection-gap",
-    type=click.FloatRange(min=0, max=60),
-    default=DEFAULT_MIN_GAP,
-    show_default=True,
-    metavar="SECONDS",
-    help="Least time between two new connections to one server address (servers rate-limit).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1, max=3600),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time limit for the whole scan; what is unfinished then is reported as such.",
-)
-@click.option(
-    "--probe-timeout",
-    type=click.FloatRange(min=1, max=600),
-    default=DEFAULT_PROBE_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time limit for one connection.",
-)
-@click.option(
-    "--dns-timeout",
-    type=click.FloatRange(min=0.1, max=60),
-    default=3.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Seconds to wait for each DNS answer (each question is tried twice).",
-)
-@click.option(
-    "--no-sasl-probes",
-    is_flag=True,
-    help="Never start SASL: skip the cleartext SASL attempt that checks STARTTLS enforcement and "
-    "SCRAM's first round for a random account (XEP-0474/0515). No password is ever sent either way.",
-)
-@click.option(
-    "--no-http",
-    is_flag=True,
-    help="Skip HTTPS discovery: XEP-0156 host-meta, the _xmppconnect TXT record and POSH files.",
-)
-@click.option(
-    "--https-port",
-    type=click.IntRange(1, 65535),
-    default=443,
-    show_default=True,
-    metavar="PORT",
-    help="TCP port for HTTPS discovery (host-meta, POSH), e.g. for a test server.",
-)
-@click.option(
-    "--http-port",
-    type=click.IntRange(1, 65535),
-    default=80,
-    show_default=True,
-    metavar="PORT",
-    help="TCP port for the plain-HTTP host-meta check.",
 )
 @click.option(
     "--save/--no-save",
@@ -310,6 +404,7 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
     help="Show what changed since the last stored scan of DOMAIN: grades, findings, endpoints, "
     "TLS versions and suites, certificates.",
 )
+@engine_options
 @_db_option
 def scan(
     domain: str,
@@ -318,25 +413,11 @@ def scan(
     output: Path | None,
     fail_under: str | None,
     profiles: tuple[str, ...],
-    resolver: HostPort | None,
-    trust_anchor: TrustAnchors | None,
-    ca_file: Path | None,
     connect: HostPort | None,
-    ipv4: bool,
-    ipv6: bool,
-    from_domain: str,
-    max_connections: int,
-    connection_gap: float,
-    timeout: float,
-    probe_timeout: float,
-    dns_timeout: float,
-    no_sasl_probes: bool,
-    no_http: bool,
-    https_port: int,
-    http_port: int,
     save: bool,
     diff: bool,
     db_url: str | None,
+    **engine: object,
 ) -> None:
     """Scan the XMPP services of DOMAIN and print a graded report.
 
@@ -345,30 +426,7 @@ def scan(
     it is a terminal.
     """
     kinds = (ServiceKind.C2S, ServiceKind.S2S) if kind == "both" else (ServiceKind(kind),)
-    try:
-        from_domain = normalize_domain(from_domain)
-    except DomainError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--from-domain'") from None
-    options = ScanOptions(
-        domain=domain,
-        kinds=kinds,
-        resolver=resolver,
-        trust_anchors=trust_anchor,
-        ca_file=str(ca_file) if ca_file else None,
-        extra_roots=tuple(load_ca_file(ca_file)) if ca_file else (),
-        connect=connect,
-        ipv4=ipv4 or not ipv6,
-        ipv6=ipv6 or not ipv4,
-        from_domain=from_domain,
-        limiter=LimiterSettings(max_in_flight=max_connections, min_gap=connection_gap),
-        timeout=timeout,
-        probe_timeout=probe_timeout,
-        dns_timeout=dns_timeout,
-        sasl_probes=not no_sasl_probes,
-        http=not no_http,
-        https_port=https_port,
-        http_port=http_port,
-    )
+    options = dataclasses.replace(engine_template(**engine), domain=domain, kinds=kinds, connect=connect)
     result = with_profiles(run_with_progress(options), profiles)
 
     changes: list[str] | None = None
@@ -618,6 +676,136 @@ def rescore_command(domain: str | None, everything: bool, db_url: str | None) ->
         for line in lines:
             click.echo(f"  {line}")
     click.echo(f"{len(report.rescored)} re-graded, {len(report.changed)} changed, {len(report.skipped)} skipped")
+
+
+SERVE_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  stopped normally (Ctrl-C or SIGTERM)
+  1  the server could not start (e.g. the port is in use)
+  2  usage error: a bad option or database URL
+  3  the database could not be used"""
+
+
+@cli.command(epilog=SERVE_EXIT_CODES_HELP)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="OBSERVATORY_HOST",
+    show_envvar=True,
+    help="Address to listen on. Keep the default behind a reverse proxy on the same machine.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    envvar="OBSERVATORY_PORT",
+    show_envvar=True,
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    metavar="N",
+    envvar="OBSERVATORY_CONCURRENCY",
+    show_envvar=True,
+    help="Scans run at once; more wait in the queue.",
+)
+@click.option(
+    "--cooldown",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="OBSERVATORY_COOLDOWN",
+    show_envvar=True,
+    help="A domain scanned this recently (or being scanned) is not scanned again: visitors get that scan.",
+)
+@click.option(
+    "--secret-key",
+    envvar="OBSERVATORY_SECRET_KEY",
+    show_envvar=True,
+    metavar="TEXT",
+    help="Key that signs the forms' anti-CSRF tokens (default: a random key per start).",
+)
+@click.option(
+    "--migrate",
+    is_flag=True,
+    envvar="OBSERVATORY_MIGRATE",
+    show_envvar=True,
+    help="Upgrade the database's schema on start-up (the per-user SQLite file always is).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="IPS",
+    envvar="OBSERVATORY_FORWARDED_ALLOW_IPS",
+    show_envvar=True,
+    help="Reverse proxies (comma-separated addresses) whose X-Forwarded-Proto/For headers are believed.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    envvar="OBSERVATORY_LOG_LEVEL",
+    show_envvar=True,
+    help="How much the server logs.",
+)
+@engine_options
+@_db_option
+def serve(
+    host: str,
+    port: int,
+    concurrency: int,
+    cooldown: float,
+    secret_key: str | None,
+    migrate: bool,
+    forwarded_allow_ips: str,
+    log_level: str,
+    db_url: str | None,
+    **engine: object,
+) -> None:
+    """Run the grading website and its JSON API.
+
+    One process does everything: the pages, the API under /api/v1, and the scans themselves (at most
+    --concurrency at once, the rest queued in the database). Scans use the same engine settings as
+    `observatory scan` (resolver, trust anchors, extra roots, pacing), from options or OBSERVATORY_*
+    variables. Put it behind a reverse proxy (TLS, compression) for anything but a laptop; see the README.
+    """
+    import uvicorn
+
+    from observatory.web import SiteSettings, create_app
+
+    settings = SiteSettings(
+        database_url=db_url,
+        concurrency=concurrency,
+        cooldown_seconds=cooldown,
+        scan=engine_template(**engine),
+        migrate=migrate,
+        **({"secret_key": secret_key} if secret_key else {}),
+    )
+    with _storage_errors():
+        app = create_app(settings)
+    click.echo(f"observatory: serving on http://{'[' + host + ']' if ':' in host else host}:{port}/", err=True)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(1)
 
 
 def main() -> None:

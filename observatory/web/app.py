@@ -1,0 +1,88 @@
+"""``create_app(settings)``: the website and its JSON API as one ASGI app. Nothing happens at import
+time; the database is opened here and the executor started by the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from observatory import __version__
+from observatory.jobs import Executor, LocalExecutor
+from observatory.storage import Database, open_database
+from observatory.web import errors, views
+from observatory.web.deps import RenderCache
+from observatory.web.security import Csrf, SecurityHeaders
+from observatory.web.settings import SiteSettings
+from observatory.web.submit import Admission
+from reports.html import TEMPLATES as REPORT_TEMPLATES
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Site:
+    """What every route needs, on ``app.state.site``."""
+
+    settings: SiteSettings
+    database: Database
+    executor: Executor
+    templates: Jinja2Templates
+    csrf: Csrf
+    admissions: list[Admission] = field(default_factory=list)
+    cache: RenderCache = field(default_factory=RenderCache)
+
+
+def _templates() -> Jinja2Templates:
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+
+    environment = Environment(
+        loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(REPORT_TEMPLATES)]),
+        autoescape=True,  # every template, whatever its name: remote servers' strings end up in all of them
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    views.register(environment)
+    return Jinja2Templates(env=environment)
+
+
+def create_app(settings: SiteSettings | None = None, *, executor: Executor | None = None) -> FastAPI:
+    settings = settings or SiteSettings()
+    database = open_database(settings.database_url, migrate=True if settings.migrate else None)
+    executor = executor or LocalExecutor(database, settings.scan, settings.concurrency)
+    site = Site(settings, database, executor, _templates(), Csrf(settings.secret_key))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await executor.start()
+        try:
+            yield
+        finally:
+            await executor.stop()
+            database.dispose()
+
+    app = FastAPI(
+        title=f"{settings.site_name} API",
+        version=__version__,
+        description="Security and compliance reports of XMPP servers. Errors are application/problem+json.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.site = site
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from observatory.web.routes import api, badges, pages
+
+    app.include_router(api.router)
+    app.include_router(badges.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,82 @@
+"""Shared pieces of the routes: the site, reading scans, caching what never changes."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from observatory.storage import CorruptScan, StoredScan, get_scan
+from observatory.storage.records import ScanSummary, summary_of
+from observatory.storage.repository import SCANS, SUMMARY
+from observatory.web.errors import SiteError
+
+if TYPE_CHECKING:
+    from observatory.web.app import Site
+
+
+def site_of(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+@contextmanager
+def session_of(request: Request) -> Iterator[Session]:
+    site = site_of(request)
+    with site.database.connection_errors(), site.database.session() as session:
+        yield session
+
+
+def summary(request: Request, scan_id: int) -> ScanSummary:
+    """A scan's row without its documents; 404 when there is none."""
+    with session_of(request) as session:
+        row = session.execute(select(*SUMMARY).where(SCANS.c.id == scan_id)).one_or_none()
+    if row is None:
+        raise SiteError(404, f"There is no scan #{scan_id}.")
+    return summary_of(row)
+
+
+def stored(request: Request, scan_id: int) -> StoredScan:
+    """A scan with its result; 404 when there is none, 500-with-reason when it cannot be read."""
+    try:
+        with session_of(request) as session:
+            found = get_scan(session, scan_id=scan_id)
+    except CorruptScan as exc:
+        raise SiteError(500, f"Scan #{scan_id} is stored but cannot be read: {exc}") from None
+    if found is None:
+        raise SiteError(404, f"There is no scan #{scan_id}.")
+    return found
+
+
+def etag_of(summary: ScanSummary, variant: str) -> str:
+    """Stored results change only when re-judged, which moves ``judged_at``."""
+    judged = summary.judged_at.timestamp() if summary.judged_at else 0
+    return f'"{summary.id}-{judged:.0f}-{variant}"'
+
+
+class RenderCache:
+    """Rendered responses of done scans, least recently used out first (thread-safe)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)

@@ -1,0 +1,33 @@
+"""The website's settings: built by the ``observatory serve`` command (options and ``OBSERVATORY_*``
+variables) or by a test, then handed to ``create_app``. Nothing is read at import time."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from observatory.orchestrate import ScanOptions
+
+DEFAULT_CONCURRENCY = 2
+#: A domain scanned (or being scanned) this recently is not scanned again: the scan is shared.
+DEFAULT_COOLDOWN_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    #: SQLAlchemy URL; None: ``OBSERVATORY_DATABASE_URL``, else the per-user SQLite file (as the CLI).
+    database_url: str | None = None
+    #: Scans run at once by the in-process executor.
+    concurrency: int = DEFAULT_CONCURRENCY
+    cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS
+    #: The scan engine's settings (resolver, trust anchors, extra roots, pacing, time limits); the domain
+    #: and kinds of each scan come from its request.
+    scan: ScanOptions = field(default_factory=lambda: ScanOptions(domain="site.invalid"))
+    #: Signs the anti-CSRF tokens of the forms. A random one per process unless set (then a restart
+    #: only costs a visitor one re-submitted form).
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: Upgrade a database named by URL on start-up (the per-user SQLite file always is).
+    migrate: bool = False
+    site_name: str = "XMPP Observatory"
+    #: Scans listed on the front page and /recent.
+    recent_limit: int = 25

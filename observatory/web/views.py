@@ -1,0 +1,55 @@
+"""Filters and globals the site's templates use: presentation only, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jinja2 import Environment
+from markupsafe import Markup
+
+from observatory.storage.stats import GradeDistribution, SiteStats
+from reports import charts
+from reports import html as report_html
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "—"
+
+
+def percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
+def grade_chart(distribution: GradeDistribution) -> Markup:
+    rows = [(grade.letter, grade.share * 100) for grade in distribution.grades]
+    title = f"Grades, {distribution.kind} ({distribution.graded_domains} domains)"
+    return Markup(charts.bar_chart(title, rows, unit="%"))  # our own SVG, its text escaped by the renderer
+
+
+def share_chart(title: str, labels: list[str], shares: list[float]) -> Markup:
+    return Markup(charts.bar_chart(title, [(label, share * 100) for label, share in zip(labels, shares, strict=True)]))
+
+
+def trend_chart(stats: SiteStats) -> Markup:
+    months = [month.month for month in stats.trends]
+    series = {
+        "TLS 1.0/1.1 %": [None if m.legacy_tls_share is None else m.legacy_tls_share * 100 for m in stats.trends],
+        "TLS 1.3 %": [None if m.tls13_share is None else m.tls13_share * 100 for m in stats.trends],
+    }
+    return Markup(charts.line_chart("Endpoints per month", months, series))
+
+
+def register(environment: Environment) -> None:
+    environment.filters["when"] = when
+    environment.filters["day"] = day
+    environment.filters["safe_url"] = report_html.safe_url
+    environment.globals["report"] = report_html
+    environment.globals["grade_class"] = report_html.grade_class
+    environment.globals["percent"] = percent
+    environment.globals["grade_chart"] = grade_chart
+    environment.globals["share_chart"] = share_chart
+    environment.globals["trend_chart"] = trend_chart
