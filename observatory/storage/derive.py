@@ -12,9 +12,12 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
 
 from observatory.model import Endpoint, ScanResult, Service
-from scanners.base import ServiceKind
+from scanners.base import ServiceKind, Transport
+from scanners.dns.facts import DnssecState
+from scanners.stream.facts import StarttlsPolicy
 from scanners.tls.facts import TlsVersion
 
 #: Column of ``scan_endpoints`` for each protocol version (a test checks every version has one).
@@ -49,6 +52,41 @@ class Fingerprint:
     sha256: str
     spki_sha256: str | None
     not_after: datetime | None
+    issuer: str | None = None
+
+
+#: Weakest first: an endpoint is only as secure as the weakest RRset it came from.
+DNSSEC_ORDER = (DnssecState.BOGUS, DnssecState.INDETERMINATE, DnssecState.INSECURE, DnssecState.SECURE)
+ISSUER_MAX = 256
+
+
+def _issuer(certificate: x509.Certificate) -> str | None:
+    for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
+        values = certificate.issuer.get_attributes_for_oid(oid)
+        if values:
+            value = values[0].value
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            return text[:ISSUER_MAX]
+    return None
+
+
+def dnssec_state(endpoint: Endpoint) -> str | None:
+    if endpoint.dnssec is None:
+        return None
+    states = [s.state for s in (endpoint.dnssec.srv, endpoint.dnssec.address, endpoint.dnssec.tlsa) if s is not None]
+    return min(states, key=DNSSEC_ORDER.index).value if states else None
+
+
+def starttls_enforced(endpoint: Endpoint) -> bool | None:
+    stream = endpoint.stream
+    if endpoint.transport is not Transport.STARTTLS or stream is None:
+        return None
+    # What the server did outweighs what it advertised.
+    if stream.enforcement is not None and stream.enforcement.accepted is not None:
+        return not stream.enforcement.accepted
+    if stream.starttls is StarttlsPolicy.REQUIRED:
+        return True
+    return False if stream.starttls is StarttlsPolicy.ABSENT else None
 
 
 def fingerprint(der: bytes) -> Fingerprint:
@@ -57,7 +95,9 @@ def fingerprint(der: bytes) -> Fingerprint:
     try:
         certificate = x509.load_der_x509_certificate(der)
         spki = certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        return Fingerprint(digest, hashlib.sha256(spki).hexdigest(), certificate.not_valid_after_utc)
+        return Fingerprint(
+            digest, hashlib.sha256(spki).hexdigest(), certificate.not_valid_after_utc, _issuer(certificate)
+        )
     except (ValueError, TypeError):
         # Unparsable or an unsupported key type: still counted by certificate, not by key.
         return Fingerprint(digest, None, None)
@@ -91,6 +131,8 @@ def endpoint_columns(endpoint: Endpoint) -> dict[str, Any]:
         "trusted": endpoint.certificate.trusted if endpoint.certificate else None,
         "identity_matches": endpoint.certificate.identity_matches if endpoint.certificate else None,
         "dane": endpoint.dane.status.value if endpoint.dane else None,
+        "dnssec": dnssec_state(endpoint),
+        "starttls_enforced": starttls_enforced(endpoint),
         "errors": len(endpoint.errors),
     }
 

@@ -104,9 +104,7 @@ def queued_scans(session: Session) -> list[int]:
     """Queued scans, oldest first: what a restarted executor picks up again."""
     return list(
         session.scalars(
-            select(SCANS.c.id)
-            .where(SCANS.c.status == ScanStatus.QUEUED.value)
-            .order_by(SCANS.c.created_at, SCANS.c.id)
+            select(SCANS.c.id).where(SCANS.c.status == ScanStatus.QUEUED.value).order_by(SCANS.c.created_at, SCANS.c.id)
         )
     )
 

@@ -110,6 +110,12 @@ class EndpointRow(Base):
     trusted: Mapped[bool | None]
     identity_matches: Mapped[bool | None]
     dane: Mapped[str | None] = mapped_column(String(16))
+    #: The weakest DNSSEC state of the RRsets the endpoint came from (SRV, address, TLSA): ``secure``,
+    #: ``insecure``, ``indeterminate`` or ``bogus``; NULL when none was looked up (``--connect``).
+    dnssec: Mapped[str | None] = mapped_column(String(16))
+    #: STARTTLS endpoints: whether a peer cannot go on without TLS (advertised as required, or the
+    #: cleartext probe was refused); NULL when unknown or not a STARTTLS endpoint.
+    starttls_enforced: Mapped[bool | None]
     #: Probe errors recorded on the endpoint (0 when everything completed).
     errors: Mapped[int]
 
@@ -128,6 +134,8 @@ class CertificateRow(Base):
     #: the certificate could not be parsed.
     spki_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     not_after: Mapped[datetime | None]
+    #: The issuer's organisation (else its common name), for statistics; NULL when unparsable.
+    issuer: Mapped[str | None] = mapped_column(String(256))
 
 
 class FindingRow(Base):

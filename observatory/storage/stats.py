@@ -8,15 +8,10 @@ Trends take, for each month, the latest scan of each domain finished *by the end
 state of the listing as a visitor would have seen it then. (Counting only scans made *within* a month
 would make a domain vanish from the trend in every month nobody rescanned it.)
 
-What the columns cannot give, so it is not here:
-
-* DNSSEC: the endpoint's DNSSEC states live only in the documents. ``scan_endpoints.dane`` says whether
-  a TLSA record matched, which is reported instead.
-* STARTTLS *enforcement* (does the server refuse to go on in clear text?): the probe's answer lives only
-  in the documents. The columns give the policy the server advertised (``required`` …) and, from
-  ``scan_findings``, the domains where the probe saw it not enforced (a lower bound: the probe may not
-  have run, so a domain without that finding is not known to enforce it).
-* Certificate issuers: ``scan_certificates`` keeps fingerprints, not names.
+DNSSEC (``scan_endpoints.dnssec``: the weakest state of the endpoint's RRsets), STARTTLS enforcement
+(``scan_endpoints.starttls_enforced``) and certificate issuers (``scan_certificates.issuer`` of the
+server's own certificate) come from columns added for the site; rows stored before them hold NULL and
+are left out of those figures until ``observatory rescore --all`` derives them again.
 """
 
 from __future__ import annotations
@@ -33,13 +28,14 @@ from sqlalchemy.orm import Session
 
 from observatory.storage.derive import VERSION_COLUMNS
 from observatory.storage.records import ScanStatus
-from observatory.storage.schema import EndpointRow, FindingRow, ScanRow
+from observatory.storage.schema import CertificateRow, EndpointRow, FindingRow, ScanRow
 from observatory.storage.types import UtcDateTime
 from scanners.tls.facts import TlsVersion
 
 SCANS = ScanRow.__table__
 ENDPOINTS = EndpointRow.__table__
 FINDINGS = FindingRow.__table__
+CERTIFICATES = CertificateRow.__table__
 
 #: Best first, as the site shows them; a letter outside this list (newer rules) is listed after them.
 GRADE_LETTERS = ("A+", "A", "A-", "B", "C", "D", "E", "T", "F")
@@ -106,6 +102,31 @@ class StarttlsStats(StatsModel):
     not_enforced_domains: int
     #: not_enforced_domains as a fraction (0–1) of all domains.
     not_enforced_share: float
+    #: STARTTLS endpoints where enforcement is known (advertised as required, or the cleartext probe
+    #: answered); the denominator of enforced_share.
+    enforcement_known: int = 0
+    #: Of those, endpoints where a peer cannot go on without TLS.
+    enforced: int = 0
+    enforced_share: float = 0.0
+
+
+class DnssecStats(StatsModel):
+    #: Endpoints found through DNS (not ``--connect``); the denominator of secure_share.
+    endpoints: int
+    #: Endpoints per weakest DNSSEC state of their RRsets (``secure``, ``insecure``, ``bogus``,
+    #: ``indeterminate``).
+    states: dict[str, int]
+    #: Fraction (0–1) of those endpoints whose SRV, address and TLSA answers all validated.
+    secure_share: float
+
+
+class IssuerCount(StatsModel):
+    #: The issuer's organisation, else its common name, as the server's own certificate names it.
+    issuer: str
+    #: Domains whose latest scan saw a certificate from it on some endpoint.
+    domains: int
+    #: Fraction (0–1) of the domains where a certificate was seen.
+    share: float
 
 
 class DaneStats(StatsModel):
@@ -158,8 +179,11 @@ class SiteStats(StatsModel):
     tls: TlsStats
     starttls: StarttlsStats
     dane: DaneStats
+    dnssec: DnssecStats
     #: The most common findings, most domains first (then most severe, then by id).
     top_findings: list[FindingCount]
+    #: The most common certificate issuers, most domains first.
+    issuers: list[IssuerCount] = Field(default_factory=list)
     #: Oldest month first, ending with the month of ``generated_at``.
     trends: list[MonthTrend] = Field(default_factory=list)
 
@@ -221,6 +245,8 @@ class _EndpointTally:
     legacy: int = 0
     starttls: Counter[str] = field(default_factory=Counter)
     dane: Counter[str] = field(default_factory=Counter)
+    dnssec: Counter[str] = field(default_factory=Counter)
+    enforced: Counter[bool] = field(default_factory=Counter)
 
 
 def _ones(condition: ColumnElement[bool]) -> Any:
@@ -247,7 +273,14 @@ def _endpoint_counts(session: Session, latest: Subquery) -> dict[int, _EndpointT
     versions = {column: ENDPOINTS.c[column] for column in VERSION_COLUMNS.values()}
     observed = or_(*(column.is_not(None) for column in versions.values()))
     legacy = or_(versions["tls10"].is_(True), versions["tls11"].is_(True))
-    keys = (latest.c.month, ENDPOINTS.c.transport, ENDPOINTS.c.starttls, ENDPOINTS.c.dane)
+    keys = (
+        latest.c.month,
+        ENDPOINTS.c.transport,
+        ENDPOINTS.c.starttls,
+        ENDPOINTS.c.dane,
+        ENDPOINTS.c.dnssec,
+        ENDPOINTS.c.starttls_enforced,
+    )
     statement = (
         select(
             *keys,
@@ -270,6 +303,10 @@ def _endpoint_counts(session: Session, latest: Subquery) -> dict[int, _EndpointT
             tally.starttls[row.starttls] += row.endpoints
         if row.dane is not None:
             tally.dane[row.dane] += row.endpoints
+        if row.dnssec is not None:
+            tally.dnssec[row.dnssec] += row.endpoints
+        if row.starttls_enforced is not None:
+            tally.enforced[bool(row.starttls_enforced)] += row.endpoints
     return tallies
 
 
@@ -341,13 +378,46 @@ def _tls(tally: _EndpointTally) -> TlsStats:
 
 def _starttls(tally: _EndpointTally, *, not_enforced: int, domains: int) -> StarttlsStats:
     endpoints = sum(tally.starttls.values())
+    known = sum(tally.enforced.values())
     return StarttlsStats(
         endpoints=endpoints,
         policies=dict(sorted(tally.starttls.items())),
         required_share=_share(tally.starttls["required"], endpoints),
         not_enforced_domains=not_enforced,
         not_enforced_share=_share(not_enforced, domains),
+        enforcement_known=known,
+        enforced=tally.enforced[True],
+        enforced_share=_share(tally.enforced[True], known),
     )
+
+
+def _dnssec(tally: _EndpointTally) -> DnssecStats:
+    endpoints = sum(tally.dnssec.values())
+    return DnssecStats(
+        endpoints=endpoints,
+        states=dict(sorted(tally.dnssec.items())),
+        secure_share=_share(tally.dnssec["secure"], endpoints),
+    )
+
+
+def _issuer_counts(session: Session, latest: Subquery, top: int) -> list[IssuerCount]:
+    """Issuers of the servers' own certificates (chain position 0), by the number of domains."""
+    domains = func.count(func.distinct(CERTIFICATES.c.scan_id))
+    leaves = (CERTIFICATES.c.position == 0) & CERTIFICATES.c.issuer.is_not(None)
+    seen = session.execute(
+        select(func.count(func.distinct(CERTIFICATES.c.scan_id)))
+        .join_from(CERTIFICATES, latest, CERTIFICATES.c.scan_id == latest.c.id)
+        .where(leaves)
+    ).scalar_one()
+    rows = session.execute(
+        select(CERTIFICATES.c.issuer, domains)
+        .join_from(CERTIFICATES, latest, CERTIFICATES.c.scan_id == latest.c.id)
+        .where(leaves)
+        .group_by(CERTIFICATES.c.issuer)
+        .order_by(domains.desc(), CERTIFICATES.c.issuer)
+        .limit(top)
+    )
+    return [IssuerCount(issuer=issuer, domains=count, share=_share(count, seen)) for issuer, count in rows]
 
 
 def _dane(tally: _EndpointTally) -> DaneStats:
@@ -402,7 +472,7 @@ def site_stats(session: Session, *, now: datetime | None = None, months: int = 1
     """The site's statistics over the latest listed done scan of each domain, and the ``months`` months
     of trends ending with ``now``'s month (UTC; the current time by default). ``top`` findings at most.
 
-    Five queries whatever the number of domains; only row columns are read, never the documents.
+    Seven queries whatever the number of domains; only row columns are read, never the documents.
     """
     now = now or datetime.now(UTC)
     latest = _latest()
@@ -419,9 +489,11 @@ def site_stats(session: Session, *, now: datetime | None = None, months: int = 1
         tls=_tls(tally),
         starttls=_starttls(tally, not_enforced=not_enforced, domains=domains),
         dane=_dane(tally),
+        dnssec=_dnssec(tally),
         top_findings=[
             FindingCount(finding=finding, severity=severity, domains=count, share=_share(count, domains))
             for finding, severity, count in findings[:top]
         ],
+        issuers=_issuer_counts(session, latest, top),
         trends=_trends(session, now=now, months=months),
     )

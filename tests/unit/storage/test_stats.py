@@ -15,9 +15,10 @@ from observatory.storage.repository import create_scan, fail_scan, save_result
 from observatory.storage.schema import ScanRow
 from observatory.storage.stats import GRADE_LETTERS, SiteStats, month_starts, site_stats
 from scanners.base import ServiceKind
-from scanners.stream.facts import StarttlsPolicy
+from scanners.dns.facts import DnssecState, DnssecStatus, EndpointDnssec
+from scanners.stream.facts import StarttlsEnforcement, StarttlsPolicy
 from tests.factories import make_endpoint
-from tests.unit.storage.support import result_for, weaker
+from tests.unit.storage.support import certificate_der, result_for, weaker, with_leaf_chain
 
 NOW = datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
 
@@ -33,14 +34,23 @@ def unlist(session: Session, scan_id: int) -> None:
 
 def c2s_only(domain: str, *, at: datetime) -> ScanResult:
     """A c2s-only scan, grade B: one endpoint with STARTTLS optional and a DANE mismatch, found not to
-    enforce STARTTLS, and the same low finding twice (it still counts the domain once)."""
+    enforce STARTTLS, a bogus TLSA answer, and the same low finding twice (it still counts the domain
+    once)."""
     base = result_for(domain, at=at)
     endpoint = make_endpoint()
     assert endpoint.stream is not None
     endpoint = endpoint.model_copy(
         update={
-            "stream": endpoint.stream.model_copy(update={"starttls": StarttlsPolicy.OPTIONAL}),
+            "stream": endpoint.stream.model_copy(
+                update={
+                    "starttls": StarttlsPolicy.OPTIONAL,
+                    "enforcement": StarttlsEnforcement(request="sasl:SCRAM-SHA-1", answer="challenge", accepted=True),
+                }
+            ),
             "dane": DaneResult(status=DaneStatus.INVALID),
+            "dnssec": EndpointDnssec(
+                srv=DnssecStatus(state=DnssecState.SECURE), tlsa=DnssecStatus(state=DnssecState.BOGUS)
+            ),
             "grade": Grade(letter="B", score=80),
         }
     )
@@ -119,6 +129,15 @@ def check_scenario(stats: SiteStats) -> None:
     assert stats.starttls.policies == {"optional": 1, "required": 6}
     assert stats.starttls.required_share == 6 / 7
     assert (stats.starttls.not_enforced_domains, stats.starttls.not_enforced_share) == (1, 0.25)
+
+    # Enforcement known where STARTTLS is advertised as required (6) and where the probe answered (f.org).
+    assert (stats.starttls.enforcement_known, stats.starttls.enforced) == (7, 6)
+    assert stats.starttls.enforced_share == 6 / 7
+
+    # Every endpoint came from DNS (13, the failed ones too); f.org's TLSA answer was bogus.
+    assert stats.dnssec.endpoints == 13
+    assert stats.dnssec.states == {"bogus": 1, "secure": 12}
+    assert stats.dnssec.secure_share == 12 / 13
 
     assert stats.dane.endpoints == 10
     assert stats.dane.statuses == {"invalid": 1, "valid": 9}
@@ -209,6 +228,17 @@ def test_months_cross_the_year_and_follow_utc() -> None:
     assert [f"{s:%Y-%m}" for s in starts] == ["2026-10", "2026-11", "2026-12", "2027-01"]
 
 
+def test_issuers_of_the_servers_own_certificates_count_domains(session: Session) -> None:
+    # Given two domains whose first c2s endpoint sent a real certificate (self-signed: its issuer is its
+    # own common name), and a third without a chain
+    for domain in ("a.org", "b.org"):
+        save_result(session, result=with_leaf_chain(result_for(domain), [certificate_der()]))
+    save_result(session, result=result_for("c.org"))
+    # then the issuer counts each domain once, over the domains where a certificate was seen.
+    stats = site_stats(session, now=NOW)
+    assert [(i.issuer, i.domains, i.share) for i in stats.issuers] == [("xmpp.example.org", 2, 1.0)]
+
+
 def test_top_limits_the_findings(session: Session) -> None:
     save_result(session, result=c2s_only("f.org", at=at(2026, 12, 1)))
     stats = site_stats(session, now=NOW, top=1)
@@ -253,5 +283,5 @@ def test_the_number_of_queries_does_not_grow_with_the_domains(session: Session, 
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert stats.domains == domains
-    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 5
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 7
     assert not any("scans.result" in s or "scans.facts" in s for s in statements)
