@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from jinja2 import Environment
+from typing import Any
+
+from jinja2 import Environment, pass_context
 from markupsafe import Markup
 
 from observatory.storage.stats import GradeDistribution, SiteStats
@@ -43,7 +45,15 @@ def trend_chart(stats: SiteStats) -> Markup:
     return Markup(charts.line_chart("Endpoints per month", months, series))
 
 
+@pass_context
+def path_for(context: Any, name: str, /, **params: Any) -> str:
+    """A route's path (with the app's root path): links stay right behind any reverse proxy, whatever
+    host name or scheme it forwards."""
+    return str(context["request"].url_for(name, **params).path)
+
+
 def register(environment: Environment) -> None:
+    environment.globals["path_for"] = path_for
     environment.filters["when"] = when
     environment.filters["day"] = day
     environment.filters["safe_url"] = report_html.safe_url

@@ -16,6 +16,7 @@ from observatory.orchestrate import ScanOptions
 from observatory.storage.database import DATABASE_URL_ENV
 from observatory.web import SiteSettings, create_app
 from scanners.addresses import HostPort
+from tests.unit.storage.support import POSTGRES_URL_ENV, postgres_reachable, postgres_server_url, throwaway_postgres
 
 
 def closed_loopback_port() -> int:
@@ -48,9 +49,30 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'site.db'}"
 
 
+#: Parametrise a module with ``pytest.mark.parametrize("db_url", BACKENDS, indirect=True)`` to run its
+#: tests on both databases; without it ``db_url`` is the SQLite file.
+BACKENDS = ["sqlite", "postgresql"]
+
+
 @pytest.fixture
-def settings(sqlite_url: str) -> SiteSettings:
-    return SiteSettings(database_url=sqlite_url, migrate=True, scan=offline_template(), secret_key="test-key")
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    """The site's database: SQLite by default, a throwaway PostgreSQL database when parametrised so."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield sqlite_url
+        return
+    server, explicit = postgres_server_url()
+    problem = postgres_reachable(server)
+    if problem is not None:
+        if explicit:
+            pytest.fail(f"{POSTGRES_URL_ENV}={server} is set but unusable: {problem}")
+        pytest.skip(f"no PostgreSQL server at {server} ({problem}); scripts/test installs and starts one")
+    with throwaway_postgres(server) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(db_url: str) -> SiteSettings:
+    return SiteSettings(database_url=db_url, migrate=True, scan=offline_template(), secret_key="test-key")
 
 
 @pytest.fixture
