@@ -680,7 +680,6 @@ def rescore_command(domain: str | None, everything: bool, db_url: str | None) ->
 
 SERVE_EXIT_CODES_HELP = """\b
 Exit codes:
-  0  stopped normally (Ctrl-C or SIGTERM)
   1  the server could not start (e.g. the port is in use)
   2  usage error: a bad option or database URL
   3  the database could not be used"""
@@ -776,6 +775,9 @@ def serve(
     --concurrency at once, the rest queued in the database). Scans use the same engine settings as
     `observatory scan` (resolver, trust anchors, extra roots, pacing), from options or OBSERVATORY_*
     variables. Put it behind a reverse proxy (TLS, compression) for anything but a laptop; see the README.
+
+    Ctrl-C or SIGTERM stops it gracefully (scans cut short are marked failed, with the reason), and it
+    then ends by that signal, as servers do.
     """
     import uvicorn
 
@@ -803,7 +805,11 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:
+        # uvicorn exits with its own code (3) when it cannot start; ours for that is 1 (3: the database).
+        sys.exit(1)
     if not server.started:
         sys.exit(1)
 
