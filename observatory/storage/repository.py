@@ -31,6 +31,7 @@ from observatory.storage.records import (
     RowError,
     ScanList,
     ScanStatus,
+    ScanSummary,
     StoredScan,
     kinds_text,
     result_of,
@@ -230,6 +231,28 @@ def latest_for_domain(
         except RowError as exc:
             skipped.append(SkippedScan(scan_id, str(exc)))
     return LatestScan(None, skipped)
+
+
+def latest_summary(
+    session: Session, *, domain: str, kinds: Iterable[ServiceKind] = (), listed_only: bool = False
+) -> ScanSummary | None:
+    """The newest done scan of ``domain`` covering ``kinds``, without reading its documents (badges, lists).
+
+    Unlike ``latest_for_domain`` it does not check that the result can be read: a summary's columns are
+    enough for what it serves.
+    """
+    wanted = {kind.value for kind in kinds}
+    statement = select(*SUMMARY).where(SCANS.c.domain == domain, SCANS.c.status == ScanStatus.DONE.value)
+    if listed_only:
+        statement = statement.where(SCANS.c.listed.is_(True))
+    for row in session.execute(statement.order_by(SCANS.c.finished_at.desc(), SCANS.c.id.desc())):
+        if not wanted <= set(row.kinds.split(",")):
+            continue
+        try:
+            return summary_of(row)
+        except RowError:
+            continue
+    return None
 
 
 def _summaries(session: Session, statement: Select[Any]) -> ScanList:

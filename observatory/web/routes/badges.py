@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from observatory.grading import rank
-from observatory.storage import latest_for_domain
+from observatory.storage import latest_summary
 from observatory.web.deps import session_of
 from observatory.web.submit import parse_submission
 from reports.badge import badge_svg, grade_color, shields_color
@@ -26,11 +26,11 @@ def _grade(request: Request, domain: str, kind: Kind | None) -> tuple[str, str |
     name = parse_submission(domain, "both", True).domain
     kinds = [ServiceKind(kind)] if kind else list(ServiceKind)
     with session_of(request) as session:
-        latest = latest_for_domain(session, domain=name, kinds=kinds[:1] if kind else (), listed_only=True).scan
+        latest = latest_summary(session, domain=name, kinds=kinds[:1] if kind else (), listed_only=True)
     label = f"xmpp {kind}" if kind else "xmpp"
     if latest is None:
         return label, None
-    letters = [latest.summary.grades[k].letter for k in kinds if k in latest.summary.kinds]
+    letters = [latest.grades[k].letter for k in kinds if k in latest.kinds]
     graded = [letter for letter in letters if letter]
     return label, max(graded, key=rank) if graded else None  # type: ignore[arg-type]
 

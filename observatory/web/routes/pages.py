@@ -14,7 +14,7 @@ from observatory.catalogue import catalogue
 from observatory.grading import CAPS
 from observatory.model import ScanResult
 from observatory.profiles import available, with_profiles
-from observatory.storage import describe, diff_results, history, latest_for_domain, recent_scans
+from observatory.storage import describe, diff_results, history, latest_summary, recent_scans
 from observatory.storage.records import ScanStatus, ScanSummary
 from observatory.storage.stats import site_stats
 from observatory.web.deps import etag_of, session_of, site_of, stored, summary
@@ -143,8 +143,7 @@ def domain_page(request: Request, domain: str) -> HTMLResponse:
     name = parse_submission(domain, "both", True).domain
     with session_of(request) as session:
         latest = {
-            kind.value: latest_for_domain(session, domain=name, kinds=[kind], listed_only=True).scan
-            for kind in ServiceKind
+            kind.value: latest_summary(session, domain=name, kinds=[kind], listed_only=True) for kind in ServiceKind
         }
         found = history(session, domain=name, limit=200, listed_only=True)
     if not found.scans:
