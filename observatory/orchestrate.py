@@ -38,6 +38,7 @@ from scanners.http.facts import HttpFacts
 from scanners.http.fetch import HttpSettings
 from scanners.http.probe import probe_http
 from scanners.http.transport import make_ssl_context
+from scanners.policy import AddressPolicy
 from scanners.stream.facts import StreamFacts
 from scanners.stream.prober import ProbeOptions, probe_stream
 from scanners.tls.enumeration import TlsScanOptions, scan_tls
@@ -76,6 +77,9 @@ class ScanOptions:
     http_port: int = 80
     #: Start SASL for a random, non-existent account (STARTTLS enforcement; XEP-0474/0515 attributes).
     sasl_probes: bool = True
+    #: Which addresses may be connected to (public mode refuses every non-global one), checked for each
+    #: connection on the address dialled: XMPP streams, TLS probes and HTTPS discovery alike.
+    policy: AddressPolicy = field(default_factory=AddressPolicy)
     default_ports: dict[ServiceKind, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
 
 
@@ -135,10 +139,10 @@ def _service_facts(service: ServiceDiscovery, endpoints: list[EndpointFacts]) ->
 
 
 class _Run:
-    def __init__(self, options: ScanOptions, observer: Observer) -> None:
+    def __init__(self, options: ScanOptions, observer: Observer, limiter: Limiter | None) -> None:
         self.options = options
         self.observer = observer
-        self.limiter = Limiter(options.limiter)
+        self.limiter = limiter or Limiter(options.limiter, options.policy)
         self.done = 0
         self.total = 0
 
@@ -209,9 +213,13 @@ class _Run:
         return probed
 
 
-async def collect(options: ScanOptions, observer: Observer = _ignore) -> ScanFacts:
-    """Discover and probe; the facts of the scan, unjudged."""
-    run = _Run(options, observer)
+async def collect(options: ScanOptions, observer: Observer = _ignore, limiter: Limiter | None = None) -> ScanFacts:
+    """Discover and probe; the facts of the scan, unjudged.
+
+    ``limiter``: one shared by concurrent scans (a site), so the per-address pacing holds across them
+    (many domains are hosted on one address); by default the scan has its own.
+    """
+    run = _Run(options, observer, limiter)
     started_at = datetime.now(UTC)
     deadline = time.monotonic() + options.timeout
     run.emit(EventKind.DISCOVERY_STARTED, f"looking up {options.domain}")
@@ -284,7 +292,14 @@ async def _web(options: ScanOptions, discovery: Discovery) -> HttpFacts | None:
     for root in options.extra_roots:
         context.load_verify_locations(cadata=root.public_bytes(Encoding.PEM).decode("ascii"))
     settings = HttpSettings(https_port=options.https_port, http_port=options.http_port)
-    return await probe_http(options.domain, addresses, ssl_context=context, settings=settings, txt_lookup=txt_lookup)
+    return await probe_http(
+        options.domain,
+        addresses,
+        ssl_context=context,
+        settings=settings,
+        txt_lookup=txt_lookup,
+        allow=lambda address: options.policy.refusal(address) is None,
+    )
 
 
 async def _finish_web(
@@ -303,8 +318,8 @@ async def _finish_web(
     return None
 
 
-async def run_scan(options: ScanOptions, observer: Observer = _ignore) -> ScanResult:
-    facts = await collect(options, observer)
+async def run_scan(options: ScanOptions, observer: Observer = _ignore, limiter: Limiter | None = None) -> ScanResult:
+    facts = await collect(options, observer, limiter)
     observer(ScanEvent(EventKind.JUDGING, "grading"))
     result = judge(facts, extra_roots=options.extra_roots)
     observer(ScanEvent(EventKind.DONE, "done"))

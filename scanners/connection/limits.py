@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from scanners.policy import AddressPolicy
+
 #: Defaults: about 10 new connections per second and 4 at once per address, enough for the TLS
 #: engine's enumeration while staying below common per-address limits (sslyze: 5 at once).
 DEFAULT_MAX_IN_FLIGHT = 4
@@ -43,10 +45,15 @@ class _AddressGate:
 
 
 class Limiter:
-    """Shared by every probe of one scan (and one event loop); one gate per target address."""
+    """Shared by every probe of one scan (and one event loop); one gate per target address.
 
-    def __init__(self, settings: LimiterSettings | None = None) -> None:
+    Every connection of a scan takes a slot here just before it is opened, so this is also where the
+    address policy is enforced: on the very address about to be dialled, however it was found.
+    """
+
+    def __init__(self, settings: LimiterSettings | None = None, policy: AddressPolicy | None = None) -> None:
         self.settings = settings or LimiterSettings()
+        self.policy = policy or AddressPolicy()
         self._gates: dict[str, _AddressGate] = {}
 
     @staticmethod
@@ -58,7 +65,11 @@ class Limiter:
 
     @asynccontextmanager
     async def slot(self, address: str) -> AsyncIterator[float]:
-        """Hold one connection slot to ``address``; yields the seconds spent waiting for it."""
+        """Hold one connection slot to ``address``; yields the seconds spent waiting for it.
+
+        Raises ``AddressRefused`` when the policy refuses the address (no slot is taken then).
+        """
+        self.policy.check(address)
         gate = self._gates.setdefault(self._key(address), _AddressGate(self.settings))
         started = time.monotonic()
         async with gate.in_flight:

@@ -18,7 +18,7 @@ import httpx
 from scanners.base import ErrorReason, ProbeError
 from scanners.http.facts import KEPT_BODY_BYTES, HttpFetch
 from scanners.http.transport import (
-    AddressPolicy,
+    AddressFilter,
     AddressRefused,
     ConnectFailure,
     PinnedBackend,
@@ -178,7 +178,7 @@ class Fetcher:
         *,
         ssl_context: ssl.SSLContext,
         settings: HttpSettings = DEFAULT_SETTINGS,
-        allow: AddressPolicy = allow_any,
+        allow: AddressFilter = allow_any,
         resolve: Resolver | None = None,
     ) -> None:
         self.domain = domain.rstrip(".")  # no trailing dot in Host, SNI or certificate matching

@@ -13,7 +13,7 @@ from scanners.http.fetch import DEFAULT_SETTINGS, Fetcher, HttpSettings, Resolve
 from scanners.http.hostmeta import probe_host_meta
 from scanners.http.hostmeta_parse import parse_xmppconnect
 from scanners.http.posh import probe_posh
-from scanners.http.transport import AddressPolicy, allow_any
+from scanners.http.transport import AddressFilter, allow_any
 
 #: ``lookup(name) -> TXT strings`` (each record's character-strings joined); our DNS prober's.
 TxtLookup = Callable[[str], Awaitable[Sequence[str | bytes]]]
@@ -37,7 +37,7 @@ async def probe_http(
     *,
     ssl_context: ssl.SSLContext,
     settings: HttpSettings = DEFAULT_SETTINGS,
-    allow: AddressPolicy = allow_any,
+    allow: AddressFilter = allow_any,
     resolve: Resolver | None = None,
     txt_lookup: TxtLookup | None = None,
     posh_services: Sequence[PoshService] = (PoshService.CLIENT, PoshService.SERVER),

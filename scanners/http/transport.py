@@ -23,7 +23,7 @@ import httpcore
 import httpx
 
 #: ``allow(address) -> bool``: may we connect to this address? Checked at connect time.
-AddressPolicy = Callable[[str], bool]
+AddressFilter = Callable[[str], bool]
 
 
 def allow_any(address: str) -> bool:
@@ -58,7 +58,7 @@ def _ip_literal(address: str) -> str:
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """Resolves host names from a fixed table and records each address that could not be reached."""
 
-    def __init__(self, allow: AddressPolicy = allow_any) -> None:
+    def __init__(self, allow: AddressFilter = allow_any) -> None:
         self.allow = allow
         self.addresses: dict[str, list[str]] = {}
         self.failures: list[ConnectFailure] = []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from scanners.http.facts import HttpFetch
 from scanners.http.fetch import Fetcher, HttpSettings
-from scanners.http.transport import AddressPolicy, allow_any, make_ssl_context
+from scanners.http.transport import AddressFilter, allow_any, make_ssl_context
 from tests.testbed.https_server import HttpsTestServer
 from tests.testbed.layout import DOMAIN
 from tests.testbed.pki import TestPKI
@@ -30,7 +30,7 @@ def fetcher(
     pki: TestPKI,
     addresses: Sequence[str] = ("127.0.0.1",),
     *,
-    allow: AddressPolicy = allow_any,
+    allow: AddressFilter = allow_any,
     resolve_table: dict[str, list[str]] | None = None,
     **changes: float | int,
 ) -> Fetcher:
