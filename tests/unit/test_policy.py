@@ -147,5 +147,5 @@ def test_operator_networks() -> None:
 
 
 def test_parse_networks_says_which_is_wrong() -> None:
-    with pytest.raises(ValueError, match="'10.0.0.0/33' is not an IP network"):
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33' is not an IP network"):
         parse_networks(["10.0.0.0/8", "10.0.0.0/33"])
