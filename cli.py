@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from observatory import __version__, storage
 from observatory.grading import rank
@@ -41,6 +42,7 @@ from scanners.connection import LimiterSettings
 from scanners.connection.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MIN_GAP
 from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.trust_anchors import TrustAnchorError, TrustAnchors, load_trust_anchors
+from scanners.policy import AddressPolicy, parse_networks
 
 EXIT_OK = 0
 EXIT_BELOW_BAR = 1
@@ -131,6 +133,18 @@ def _storage_errors() -> Iterator[None]:
     except storage.StorageError as exc:
         click.echo(f"observatory: {exc}", err=True)
         sys.exit(EXIT_INCOMPLETE)
+
+
+@contextmanager
+def _session(db_url: str | None) -> Iterator[Session]:
+    """A session on the database, its failures turned into messages and exit codes."""
+    with (
+        _storage_errors(),
+        storage.open_database(db_url) as database,
+        database.connection_errors(),
+        database.session() as session,
+    ):
+        yield session
 
 
 def _warn_skipped(skipped: list[storage.SkippedScan]) -> None:
@@ -287,6 +301,41 @@ ENGINE_OPTIONS = [
         envvar="OBSERVATORY_HTTP_PORT",
         show_envvar=True,
     ),
+    click.option(
+        "--public",
+        is_flag=True,
+        envvar="OBSERVATORY_PUBLIC",
+        show_envvar=True,
+        help="Public mode: never connect to an address that is not public unicast (loopback, RFC 1918, CGNAT, "
+        "link-local, documentation, ULA, NAT64/6to4/Teredo of those …), checked on every connection's "
+        "address. For a site that scans what strangers name; refused endpoints are reported as such.",
+    ),
+    click.option(
+        "--allow-network",
+        "allow_networks",
+        multiple=True,
+        metavar="CIDR",
+        envvar="OBSERVATORY_ALLOW_NETWORKS",
+        show_envvar=True,
+        help="In public mode, still allow this network (repeatable; the variable takes a space-separated list), "
+        "e.g. an operator's own servers.",
+    ),
+    click.option(
+        "--deny-network",
+        "deny_networks",
+        multiple=True,
+        metavar="CIDR",
+        envvar="OBSERVATORY_DENY_NETWORKS",
+        show_envvar=True,
+        help="Never connect to this network (repeatable; space-separated in the variable), in any mode.",
+    ),
+    click.option(
+        "--allow-custom-targets",
+        is_flag=True,
+        envvar="OBSERVATORY_ALLOW_CUSTOM_TARGETS",
+        show_envvar=True,
+        help="In public mode, allow --connect and non-standard --https-port/--http-port (refused otherwise).",
+    ),
 ]
 
 
@@ -313,12 +362,27 @@ def engine_template(
     no_http: bool,
     https_port: int,
     http_port: int,
+    public: bool,
+    allow_networks: tuple[str, ...],
+    deny_networks: tuple[str, ...],
+    allow_custom_targets: bool,
 ) -> ScanOptions:
     """The scan options the engine options give, for any domain (``domain`` and ``kinds`` are set per scan)."""
     try:
         from_domain = normalize_domain(from_domain)
     except DomainError as exc:
         raise click.BadParameter(str(exc), param_hint="'--from-domain'") from None
+    if public and not allow_custom_targets and (https_port, http_port) != (443, 80):
+        raise click.BadParameter(
+            "custom HTTP(S) ports are refused in public mode (add --allow-custom-targets to permit them)",
+            param_hint="'--https-port'/'--http-port'",
+        )
+    try:
+        policy = AddressPolicy(
+            public_only=public, allow=parse_networks(allow_networks), deny=parse_networks(deny_networks)
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--allow-network'/'--deny-network'") from None
     return ScanOptions(
         domain="scan.invalid",
         resolver=resolver,
@@ -336,6 +400,7 @@ def engine_template(
         http=not no_http,
         https_port=https_port,
         http_port=http_port,
+        policy=policy,
     )
 
 
@@ -426,7 +491,12 @@ def scan(
     it is a terminal.
     """
     kinds = (ServiceKind.C2S, ServiceKind.S2S) if kind == "both" else (ServiceKind(kind),)
-    options = dataclasses.replace(engine_template(**engine), domain=domain, kinds=kinds, connect=connect)
+    template = engine_template(**engine)  # type: ignore[arg-type]
+    if connect is not None and engine["public"] and not engine["allow_custom_targets"]:
+        raise click.BadParameter(
+            "--connect is refused in public mode (add --allow-custom-targets to permit it)", param_hint="'--connect'"
+        )
+    options = dataclasses.replace(template, domain=domain, kinds=kinds, connect=connect)
     result = with_profiles(run_with_progress(options), profiles)
 
     changes: list[str] | None = None
@@ -678,6 +748,73 @@ def rescore_command(domain: str | None, everything: bool, db_url: str | None) ->
     click.echo(f"{len(report.rescored)} re-graded, {len(report.changed)} changed, {len(report.skipped)} skipped")
 
 
+@cli.group("block")
+def block_group() -> None:
+    """Domains the website must not scan, because their owners asked (a domain blocks its subdomains).
+
+    A blocked domain submitted to the site is refused with a clear message; `observatory scan` on the
+    command line is not affected.
+    """
+
+
+@block_group.command("add", epilog=DB_EXIT_CODES_HELP)
+@click.argument("domain", callback=_domain)
+@click.option("--reason", metavar="TEXT", help="Why, as the site shows it (e.g. 'owner's request, 2026-12-04').")
+@_db_option
+def block_add(domain: str, reason: str | None, db_url: str | None) -> None:
+    """Block DOMAIN and its subdomains."""
+    from observatory.storage.blocklist import block
+
+    with _session(db_url) as session:
+        added = block(session, domain=domain, reason=reason)
+    click.echo(f"blocked {domain}" if added else f"{domain} was already blocked")
+
+
+@block_group.command("remove", epilog=DB_EXIT_CODES_HELP)
+@click.argument("domain", callback=_domain)
+@_db_option
+def block_remove(domain: str, db_url: str | None) -> None:
+    """Unblock DOMAIN (its own entry; a blocked parent domain still blocks it)."""
+    from observatory.storage.blocklist import unblock
+
+    with _session(db_url) as session:
+        removed = unblock(session, domain=domain)
+    if not removed:
+        click.echo(f"observatory: {domain} is not on the block list", err=True)
+        sys.exit(EXIT_BELOW_BAR)
+    click.echo(f"unblocked {domain}")
+
+
+@block_group.command("list", epilog=DB_EXIT_CODES_HELP)
+@_db_option
+def block_list(db_url: str | None) -> None:
+    """List the blocked domains, with when and why."""
+    from observatory.storage.blocklist import blocks
+
+    with _session(db_url) as session:
+        entries = blocks(session)
+    for entry in entries:
+        click.echo(f"{entry.domain}  {entry.created_at:%Y-%m-%d}  {entry.reason or ''}".rstrip())
+
+
+@cli.command("forget", epilog=DB_EXIT_CODES_HELP)
+@click.argument("domain", callback=_domain)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_db_option
+def forget_command(domain: str, yes: bool, db_url: str | None) -> None:
+    """Delete every stored scan of DOMAIN (history, reports, statistics rows): its owner's opt-out.
+
+    To stop it being scanned again on the site, also `observatory block add DOMAIN`.
+    """
+    from observatory.storage.blocklist import forget
+
+    if not yes:
+        click.confirm(f"Delete every stored scan of {domain}?", abort=True, err=True)
+    with _session(db_url) as session:
+        removed = forget(session, domain=domain)
+    click.echo(f"deleted {removed} scan{'s' if removed != 1 else ''} of {domain}")
+
+
 SERVE_EXIT_CODES_HELP = """\b
 Exit codes:
   1  the server could not start (e.g. the port is in use)
@@ -738,13 +875,42 @@ Exit codes:
     help="Upgrade the database's schema on start-up (the per-user SQLite file always is).",
 )
 @click.option(
-    "--forwarded-allow-ips",
-    default="127.0.0.1",
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    default=("127.0.0.1", "::1"),
     show_default=True,
-    metavar="IPS",
-    envvar="OBSERVATORY_FORWARDED_ALLOW_IPS",
+    metavar="CIDR",
+    envvar="OBSERVATORY_TRUSTED_PROXIES",
     show_envvar=True,
-    help="Reverse proxies (comma-separated addresses) whose X-Forwarded-Proto/For headers are believed.",
+    help="A reverse proxy whose X-Forwarded-For/-Proto headers are believed (repeatable; space-separated in "
+    "the variable). Any other peer's headers are ignored: the client address is the socket's.",
+)
+@click.option(
+    "--max-active-per-client",
+    type=click.IntRange(min=1),
+    metavar="N",
+    envvar="OBSERVATORY_MAX_ACTIVE_PER_CLIENT",
+    show_envvar=True,
+    help="Scans one client address may have queued or running at once (public mode default: 2; else no limit).",
+)
+@click.option(
+    "--max-scans-per-hour",
+    type=click.IntRange(min=1),
+    metavar="N",
+    envvar="OBSERVATORY_MAX_SCANS_PER_HOUR",
+    show_envvar=True,
+    help="New scans one client address may start per hour (public mode default: 20; else no limit). Beyond "
+    "either limit: 429 with Retry-After.",
+)
+@click.option(
+    "--queue-limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    envvar="OBSERVATORY_QUEUE_LIMIT",
+    show_envvar=True,
+    help="Scans waiting in the queue at most (public mode default: 100; else no limit); beyond it: 503 with "
+    "Retry-After.",
 )
 @click.option(
     "--log-level",
@@ -764,7 +930,10 @@ def serve(
     cooldown: float,
     secret_key: str | None,
     migrate: bool,
-    forwarded_allow_ips: str,
+    trusted_proxies: tuple[str, ...],
+    max_active_per_client: int | None,
+    max_scans_per_hour: int | None,
+    queue_limit: int | None,
     log_level: str,
     db_url: str | None,
     **engine: object,
@@ -776,19 +945,39 @@ def serve(
     `observatory scan` (resolver, trust anchors, extra roots, pacing), from options or OBSERVATORY_*
     variables. Put it behind a reverse proxy (TLS, compression) for anything but a laptop; see the README.
 
+    With --public (OBSERVATORY_PUBLIC=1) it is safe to expose: no connection to a non-public address,
+    per-client and queue limits, the block list (`observatory block`). Without it, it scans whatever it
+    is asked, internal hosts included: run it for yourself.
+
     Ctrl-C or SIGTERM stops it gracefully (scans cut short are marked failed, with the reason), and it
     then ends by that signal, as servers do.
     """
     import uvicorn
 
+    from observatory.storage.queue import SubmissionLimits
     from observatory.web import SiteSettings, create_app
+    from observatory.web.settings import PUBLIC_LIMITS
 
+    public = bool(engine["public"])
+    defaults = PUBLIC_LIMITS if public else SubmissionLimits()
+    limits = SubmissionLimits(
+        per_client_active=max_active_per_client or defaults.per_client_active,
+        per_client_hour=max_scans_per_hour or defaults.per_client_hour,
+        queue=queue_limit or defaults.queue,
+    )
+    try:
+        proxies = parse_networks(trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--trusted-proxy'") from None
     settings = SiteSettings(
         database_url=db_url,
         concurrency=concurrency,
         cooldown_seconds=cooldown,
-        scan=engine_template(**engine),
+        scan=engine_template(**engine),  # type: ignore[arg-type]
         migrate=migrate,
+        public=public,
+        limits=limits,
+        trusted_proxies=proxies,
         **({"secret_key": secret_key} if secret_key else {}),
     )
     with _storage_errors():
@@ -799,8 +988,8 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # The site weighs X-Forwarded-* itself (observatory.web.proxy), against --trusted-proxy.
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
     )

@@ -15,6 +15,7 @@ from observatory.jobs.runner import run_stored_scan
 from observatory.orchestrate import ScanOptions
 from observatory.storage import Database
 from observatory.storage.queue import fail_interrupted, queued_scans
+from scanners.connection import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class LocalExecutor:
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: One for all the scans of this process: per-address pacing and the address policy hold across them.
+        self.limiter = Limiter(template.limiter, template.policy)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -86,7 +89,7 @@ class LocalExecutor:
         while True:
             scan_id = await self._queue.get()
             try:
-                await run_stored_scan(self.database, scan_id, self.template, self.events.publish)
+                await run_stored_scan(self.database, scan_id, self.template, self.events.publish, self.limiter)
             except asyncio.CancelledError:
                 raise
             except Exception:  # never lose the worker to one scan

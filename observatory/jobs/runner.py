@@ -13,6 +13,7 @@ from observatory.model import ScanRequest
 from observatory.orchestrate import ScanEvent, ScanOptions, run_scan
 from observatory.storage import Database, ScanStateError, StorageError, fail_scan, finish_scan, start_scan
 from observatory.storage.queue import scan_request
+from scanners.connection import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,15 @@ def _fail(database: Database, scan_id: int, reason: str) -> None:
         log.error("scan #%d: could not record its failure (%s): %s", scan_id, reason, exc)
 
 
-async def run_stored_scan(database: Database, scan_id: int, template: ScanOptions, publish: Publish) -> str | None:
+async def run_stored_scan(
+    database: Database, scan_id: int, template: ScanOptions, publish: Publish, limiter: Limiter | None = None
+) -> str | None:
     """Run queued scan ``scan_id`` to its end; its final status (``done``/``failed``), or None when it was
-    not queued (gone, or already taken by another runner: nothing is done twice)."""
+    not queued (gone, or already taken by another runner: nothing is done twice).
+
+    ``limiter``: shared by the scans a process runs at once, so pacing per server address holds across
+    domains hosted on the same address.
+    """
     try:
         request = await asyncio.to_thread(_claim, database, scan_id)
     except ScanStateError:
@@ -70,7 +77,7 @@ async def run_stored_scan(database: Database, scan_id: int, template: ScanOption
         )
 
     try:
-        result = await run_scan(options_for(template, request), observe)
+        result = await run_scan(options_for(template, request), observe, limiter)
         await asyncio.to_thread(_finish, database, scan_id, result)
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_fail, database, scan_id, "the site stopped during the scan"))

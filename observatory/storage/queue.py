@@ -25,6 +25,66 @@ ACTIVE = (ScanStatus.QUEUED.value, ScanStatus.RUNNING.value)
 
 
 @dataclass(frozen=True)
+class SubmissionLimits:
+    """How much one client may ask of the site, and how long the queue may grow. None: no limit."""
+
+    #: Scans of one client queued or running at once.
+    per_client_active: int | None = None
+    #: Scans one client may start in an hour.
+    per_client_hour: int | None = None
+    #: Scans queued (not yet running) on the whole site.
+    queue: int | None = None
+
+
+class LimitReached(Exception):
+    """A submission is refused by a limit; ``scope`` is ``client`` or ``site``; retry after the delay."""
+
+    def __init__(self, scope: str, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.retry_after = max(1, retry_after)
+
+
+HOUR = timedelta(hours=1)
+#: A client at its limit of running scans may try again about when one of them could end.
+ACTIVE_RETRY_SECONDS = 30
+QUEUE_RETRY_SECONDS = 60
+
+
+def _check_limits(session: Session, *, client: str | None, limits: SubmissionLimits, now: datetime) -> None:
+    if client is not None and (limits.per_client_active is not None or limits.per_client_hour is not None):
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"client:{client}"})
+        rows = session.execute(
+            select(SCANS.c.status, SCANS.c.created_at).where(
+                SCANS.c.client == client, or_(SCANS.c.status.in_(ACTIVE), SCANS.c.created_at >= now - HOUR)
+            )
+        ).all()
+        active = sum(1 for status, _ in rows if status in ACTIVE)
+        if limits.per_client_active is not None and active >= limits.per_client_active:
+            raise LimitReached(
+                "client",
+                f"You already have {active} scans queued or running (at most {limits.per_client_active} at once); "
+                "wait for one to finish.",
+                ACTIVE_RETRY_SECONDS,
+            )
+        recent = sorted(created for _, created in rows if created >= now - HOUR)
+        if limits.per_client_hour is not None and len(recent) >= limits.per_client_hour:
+            oldest = recent[len(recent) - limits.per_client_hour]
+            raise LimitReached(
+                "client",
+                f"You started {len(recent)} scans in the last hour (at most {limits.per_client_hour}).",
+                int((oldest + HOUR - now).total_seconds()) + 1,
+            )
+    if limits.queue is not None:
+        queued = session.execute(select(func.count()).where(SCANS.c.status == ScanStatus.QUEUED.value)).scalar_one()
+        if queued >= limits.queue:
+            raise LimitReached(
+                "site", f"The site is busy: {queued} scans are waiting. Try again in a minute.", QUEUE_RETRY_SECONDS
+            )
+
+
+@dataclass(frozen=True)
 class Submitted:
     scan_id: int
     #: False when a running or recent scan of the same domain and kinds was returned instead.
@@ -47,12 +107,15 @@ def submit_scan(
     request: ScanRequest,
     listed: bool = True,
     cooldown: timedelta = timedelta(minutes=10),
+    client: str | None = None,
+    limits: SubmissionLimits | None = None,
     now: datetime | None = None,
 ) -> Submitted:
     """Queue a scan of ``request.domain`` unless one of the same domain covering the same kinds is queued,
     running, or finished within ``cooldown``: then that scan is returned, so many visitors share one.
 
-    The look and the insert are one transaction under a per-domain lock: two submissions at the same
+    A new scan must fit ``limits`` (else LimitReached; sharing an existing scan costs nothing). The look,
+    the checks and the insert are one transaction under a per-domain lock: two submissions at the same
     moment give one scan.
     """
     now = now or datetime.now(UTC)
@@ -73,6 +136,11 @@ def submit_scan(
         if _covers(kinds, request.kinds):
             session.commit()
             return Submitted(scan_id, created=False)
+    try:
+        _check_limits(session, client=client, limits=limits or SubmissionLimits(), now=now)
+    except LimitReached:
+        session.rollback()
+        raise
     scan_id = session.execute(
         SCANS.insert().returning(SCANS.c.id),
         {
@@ -83,6 +151,7 @@ def submit_scan(
             "scanner_version": __version__,
             "request": document(request),
             "listed": listed,
+            "client": client,
         },
     ).scalar_one()
     session.commit()

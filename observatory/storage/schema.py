@@ -7,6 +7,7 @@ are derived from its documents so the website can list and count without reading
 * ``scan_endpoints``: one per endpoint of a done scan, with TLS versions and grade as columns.
 * ``scan_certificates``: the chain each endpoint sent, as fingerprints (shared-key statistics).
 * ``scan_findings``: one per finding of a done scan (which problems are common).
+* ``blocked_domains``: domains the site refuses to scan (their owners asked).
 
 Changing a table means a new revision in ``migrations/versions`` (a test compares the two).
 """
@@ -71,6 +72,8 @@ class ScanRow(Base):
     #: Shown in the site's public lists and statistics; a visitor may ask for a scan to stay unlisted
     #: (it is still reachable by its id, like a CLI scan).
     listed: Mapped[bool] = mapped_column(server_default=true())
+    #: The address of the site visitor who asked for the scan (per-client limits); NULL from the CLI.
+    client: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in SCAN_STATUSES)})", name="status"),
@@ -80,6 +83,8 @@ class ScanRow(Base):
         Index("ix_scans_status_finished_at", "status", "finished_at"),
         # The site's cooldown: the newest scan of a domain in any state.
         Index("ix_scans_domain_created_at", "domain", "created_at"),
+        # Per-client limits: a visitor's scans running now and in the last hour.
+        Index("ix_scans_client_created_at", "client", "created_at"),
     )
 
 
@@ -146,3 +151,13 @@ class FindingRow(Base):
     finding: Mapped[str] = mapped_column(String(128), index=True)
     severity: Mapped[str] = mapped_column(String(16))
     service: Mapped[str | None] = mapped_column(String(3))
+
+
+class BlockedDomain(Base):
+    """A domain (and its subdomains) the site must not scan: its owner asked (``observatory block``)."""
+
+    __tablename__ = "blocked_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -17,9 +17,10 @@ from observatory.jobs import Executor, LocalExecutor
 from observatory.storage import Database, open_database
 from observatory.web import errors, views
 from observatory.web.deps import RenderCache
+from observatory.web.proxy import BodyLimit, ProxyHeaders
 from observatory.web.security import Csrf, SecurityHeaders
 from observatory.web.settings import SiteSettings
-from observatory.web.submit import Admission
+from observatory.web.submit import Admission, refuse_blocked
 from reports.html import TEMPLATES as REPORT_TEMPLATES
 
 HERE = Path(__file__).parent
@@ -76,7 +77,11 @@ def create_app(settings: SiteSettings | None = None, *, executor: Executor | Non
         lifespan=lifespan,
     )
     app.state.site = site
+    site.admissions.append(refuse_blocked)
+    # Outermost last: the body bound, then the proxy headers, then every response's security headers.
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeaders, proxies=settings.trusted_proxies)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

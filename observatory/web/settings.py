@@ -3,14 +3,22 @@ variables) or by a test, then handed to ``create_app``. Nothing is read at impor
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 
 from observatory.orchestrate import ScanOptions
+from observatory.storage.queue import SubmissionLimits
+from scanners.policy import IPNetwork
 
 DEFAULT_CONCURRENCY = 2
 #: A domain scanned (or being scanned) this recently is not scanned again: the scan is shared.
 DEFAULT_COOLDOWN_SECONDS = 600.0
+#: Per-client and queue limits of a public site (a private one has none unless set).
+PUBLIC_LIMITS = SubmissionLimits(per_client_active=2, per_client_hour=20, queue=100)
+#: Requests larger than this are refused (the form and the API take a domain and two choices).
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+LOOPBACK_PROXIES: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 
 
 @dataclass(frozen=True)
@@ -31,3 +39,9 @@ class SiteSettings:
     site_name: str = "XMPP Observatory"
     #: Scans listed on the front page and /recent.
     recent_limit: int = 25
+    #: Public mode: the scan engine refuses non-global addresses (``scan.policy``), and these limits hold.
+    public: bool = False
+    limits: SubmissionLimits = field(default_factory=SubmissionLimits)
+    #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; any other peer's are ignored.
+    trusted_proxies: tuple[IPNetwork, ...] = LOOPBACK_PROXIES
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

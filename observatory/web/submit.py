@@ -14,7 +14,8 @@ from datetime import timedelta
 from starlette.requests import Request
 
 from observatory.model import ScanRequest
-from observatory.storage.queue import Submitted, submit_scan
+from observatory.storage.blocklist import blocking
+from observatory.storage.queue import LimitReached, Submitted, submit_scan
 from observatory.web.errors import SiteError
 from scanners.base import ServiceKind
 from scanners.dns.names import DomainError, normalize_domain
@@ -49,6 +50,20 @@ def parse_submission(domain: str, kinds: str, listed: bool) -> Submission:
     return Submission(normalized, KINDS[kinds], listed)
 
 
+def client_address(request: Request) -> str | None:
+    """The visitor's address (the proxy headers were already weighed by ``ProxyHeaders``)."""
+    return request.client.host if request.client else None
+
+
+def refuse_blocked(request: Request, domain: str) -> None:
+    site = request.app.state.site
+    with site.database.connection_errors(), site.database.session() as session:
+        entry = blocking(session, domain=domain)
+    if entry is not None:
+        because = f" ({entry.reason})" if entry.reason else ""
+        raise SiteError(403, f"{domain} is not scanned here: its owner asked us not to{because}.")
+
+
 def submit(request: Request, submission: Submission) -> Submitted:
     site = request.app.state.site
     for admission in site.admissions:
@@ -60,13 +75,19 @@ def submit(request: Request, submission: Submission) -> Submitted:
         trust_anchor=site.settings.scan.trust_anchors.source if site.settings.scan.trust_anchors else None,
         ca_file=site.settings.scan.ca_file,
     )
-    with site.database.connection_errors(), site.database.session() as session:
-        submitted = submit_scan(
-            session,
-            request=scan_request,
-            listed=submission.listed,
-            cooldown=timedelta(seconds=site.settings.cooldown_seconds),
-        )
+    try:
+        with site.database.connection_errors(), site.database.session() as session:
+            submitted = submit_scan(
+                session,
+                request=scan_request,
+                listed=submission.listed,
+                cooldown=timedelta(seconds=site.settings.cooldown_seconds),
+                client=client_address(request),
+                limits=site.settings.limits,
+            )
+    except LimitReached as exc:
+        status = 429 if exc.scope == "client" else 503
+        raise SiteError(status, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     if submitted.created:
         site.executor.submit(submitted.scan_id)
     return submitted

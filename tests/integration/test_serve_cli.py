@@ -128,6 +128,6 @@ def test_serve_help_names_the_options_and_variables() -> None:
         "--concurrency",
         "--cooldown",
         "OBSERVATORY_SECRET_KEY",
-        "--forwarded-allow-ips",
+        "--trusted-proxy",
     ):
         assert text in result.output, text
