@@ -184,7 +184,15 @@ class _Run:
 
     async def probe_all(self, endpoints: list[EndpointFacts], deadline: float) -> list[EndpointFacts]:
         tasks: dict[tuple[int, str], asyncio.Task[Any]] = {}
+        refused: dict[int, ProbeError] = {}
         for index, facts in enumerate(endpoints):
+            # Said once per endpoint, plainly; the limiter still checks every connection it opens.
+            refusal = self.limiter.policy.refusal(facts.address)
+            if refusal is not None:
+                message = f"not scanned: {facts.address} is refused by the address policy ({refusal})"
+                refused[index] = ProbeError(phase="connect", reason=ErrorReason.POLICY, message=message)
+                self.emit(EventKind.PROBE_DONE, "refused by the address policy", facts.id)
+                continue
             tasks[(index, "stream")] = asyncio.create_task(self._probe(facts, "stream", self._stream(facts, deadline)))
             tasks[(index, "tls")] = asyncio.create_task(self._probe(facts, "tls", self._tls(facts)))
             self.emit(EventKind.PROBE_STARTED, "probing", facts.id)
@@ -196,6 +204,9 @@ class _Run:
             await asyncio.gather(*pending, return_exceptions=True)
         probed: list[EndpointFacts] = []
         for index, facts in enumerate(endpoints):
+            if index in refused:
+                probed.append(facts.model_copy(update={"errors": [*facts.errors, refused[index]]}))
+                continue
             update: dict[str, Any] = {}
             errors = list(facts.errors)
             for name in ("stream", "tls"):

@@ -141,13 +141,13 @@ async def scan_events(request: Request, scan_id: int) -> StreamingResponse:
         yield b"retry: 3000\n\n"
         events = site.executor.events.subscribe(scan_id)
         deadline = asyncio.get_running_loop().time() + SSE_MAX_SECONDS
+        # One pending read at a time, kept across heartbeats: cancelling it would close the subscription.
+        following: asyncio.Future[ProgressEvent] | None = None
         try:
             while asyncio.get_running_loop().time() < deadline:
-                try:
-                    event = await asyncio.wait_for(anext(events), SSE_HEARTBEAT_SECONDS)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
+                following = following or asyncio.ensure_future(anext(events))
+                done, _ = await asyncio.wait({following}, timeout=SSE_HEARTBEAT_SECONDS)
+                if not done:
                     # Nothing came: the scan may have ended elsewhere (another process) or long ago.
                     now = await asyncio.to_thread(summary, request, scan_id)
                     if now.status in (ScanStatus.DONE, ScanStatus.FAILED):
@@ -155,10 +155,18 @@ async def scan_events(request: Request, scan_id: int) -> StreamingResponse:
                         return
                     yield b": waiting\n\n"
                     continue
+                try:
+                    event = following.result()
+                except StopAsyncIteration:
+                    return
+                following = None
                 yield _sse("progress", event.model_dump_json())
                 if event.final:
                     return
         finally:
+            if following is not None:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
             await events.aclose()  # type: ignore[attr-defined]
 
     return StreamingResponse(
