@@ -990,6 +990,8 @@ def serve(
         log_level=log_level,
         # The site weighs X-Forwarded-* itself (observatory.web.proxy), against --trusted-proxy.
         proxy_headers=False,
+        # Scans run in this event loop: the standard one, the loop every accuracy test runs on.
+        loop="asyncio",
         server_header=False,
         timeout_graceful_shutdown=10,
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
+from starlette.responses import Response
 
 from observatory.storage import CorruptScan, StoredScan, get_scan
 from observatory.storage.records import ScanSummary, summary_of
@@ -80,3 +81,21 @@ class RenderCache:
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+def cached_response(
+    request: Request, found: ScanSummary, variant: str, media_type: str, render: Callable[[], str]
+) -> Response:
+    """A done scan's rendering, with an ETag (304 on a match) and the rendered bytes kept in memory."""
+    etag = etag_of(found, variant)
+    visibility = "public" if found.listed else "private"
+    headers = {"ETag": etag, "Cache-Control": f"{visibility}, max-age=300"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    cache = site_of(request).cache
+    key = f"{etag}:{media_type}"
+    body = cache.get(key)
+    if body is None:
+        body = render().encode("utf-8")
+        cache.put(key, body)
+    return Response(body, media_type=media_type, headers=headers)

@@ -47,8 +47,17 @@ def trend_chart(stats: SiteStats) -> Markup:
 @pass_context
 def path_for(context: Any, name: str, /, **params: Any) -> str:
     """A route's path (with the app's root path): links stay right behind any reverse proxy, whatever
-    host name or scheme it forwards."""
-    return str(context["request"].url_for(name, **params).path)
+    host name or scheme it forwards. Memoised per app: finding a route scans the route table, and a
+    report page has dozens of links."""
+    request = context["request"]
+    paths: dict[tuple[Any, ...], str] = request.app.state.paths
+    key = (request.scope.get("root_path", ""), name, *sorted(params.items()))
+    found = paths.get(key)
+    if found is None:
+        found = paths[key] = str(request.url_for(name, **params).path)
+        if len(paths) > 50_000:  # links with ids: bounded, forgotten wholesale
+            paths.clear()
+    return found
 
 
 def register(environment: Environment) -> None:

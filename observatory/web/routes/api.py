@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from observatory.catalogue import catalogue
 from observatory.grading import CAPS
@@ -18,7 +17,7 @@ from observatory.profiles import available
 from observatory.storage import StoredScan, history, latest_for_domain
 from observatory.storage.records import ScanStatus, ScanSummary
 from observatory.storage.stats import SiteStats, site_stats
-from observatory.web.deps import session_of, site_of, stored, summary
+from observatory.web.deps import cached_response, session_of, site_of, stored, summary
 from observatory.web.errors import PROBLEM_JSON, SiteError
 from observatory.web.schemas import (
     CheckInfo,
@@ -106,10 +105,18 @@ def create_scan(request: Request, body: ScanSubmission) -> JSONResponse:
 
 
 @router.get("/scans/{scan_id}", response_model=ScanInfo, name="api_scan")
-def get_scan(request: Request, scan_id: int) -> ScanInfo:
-    """A scan's status; when done, its full result document (as `observatory scan --format json`)."""
-    found = stored(request, scan_id)
-    return scan_info(request, found.summary, found)
+def get_scan(request: Request, scan_id: int) -> Response:
+    """A scan's status; when done, its full result document (as `observatory scan --format json`), with
+    an ETag (a done scan changes only when re-graded)."""
+    head = summary(request, scan_id)
+
+    def render() -> str:
+        found = stored(request, scan_id)
+        return scan_info(request, found.summary, found).model_dump_json(by_alias=True)
+
+    if head.status is ScanStatus.DONE:
+        return cached_response(request, head, "api", "application/json", render)
+    return Response(render(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 def _sse(event: str, data: str) -> bytes:
@@ -247,7 +254,3 @@ def profiles() -> list[ProfileInfo]:
         )
         for profile in available().values()
     ]
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

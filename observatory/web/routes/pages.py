@@ -17,7 +17,7 @@ from observatory.profiles import available, with_profiles
 from observatory.storage import describe, diff_results, history, latest_summary, recent_scans
 from observatory.storage.records import ScanStatus, ScanSummary
 from observatory.storage.stats import site_stats
-from observatory.web.deps import etag_of, session_of, site_of, stored, summary
+from observatory.web.deps import cached_response, session_of, site_of, stored, summary
 from observatory.web.errors import SiteError
 from observatory.web.security import CSRF_COOKIE
 from observatory.web.submit import parse_submission, submit
@@ -34,13 +34,17 @@ router = APIRouter(include_in_schema=False)
 REFRESH_SECONDS = 3
 
 
-def page(request: Request, name: str, context: dict[str, object], status_code: int = 200) -> HTMLResponse:
+def page(
+    request: Request, name: str, context: dict[str, object], status_code: int = 200, *, form: bool = True
+) -> HTMLResponse:
+    """A page in the site's layout. ``form=False`` for pages without a POST form (and cached ones: a
+    cached body must hold nothing of the visitor it was first rendered for)."""
     site = site_of(request)
-    token = site.csrf.token_for(request)
+    token = site.csrf.token_for(request) if form else None
     response = site.templates.TemplateResponse(
         request, name, {"site_name": site.settings.site_name, "csrf_token": token, **context}, status_code=status_code
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
+    if token is not None and request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
             CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
         )
@@ -79,22 +83,6 @@ def submit_form(
     return RedirectResponse(request.url_for("scan_page", scan_id=submitted.scan_id).path, status_code=303)
 
 
-def _cached(request: Request, found: ScanSummary, variant: str, media_type: str, render: Callable[[], str]) -> Response:
-    """A done scan's rendering, with an ETag (304 on a match) and the rendered bytes kept in memory."""
-    etag = etag_of(found, variant)
-    visibility = "public" if found.listed else "private"
-    headers = {"ETag": etag, "Cache-Control": f"{visibility}, max-age=300"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    cache = site_of(request).cache
-    key = f"{etag}:{media_type}"
-    body = cache.get(key)
-    if body is None:
-        body = render().encode("utf-8")
-        cache.put(key, body)
-    return Response(body, media_type=media_type, headers=headers)
-
-
 def _done_result(request: Request, scan_id: int) -> tuple[ScanSummary, ScanResult]:
     found = stored(request, scan_id)
     if found.result is None:
@@ -107,7 +95,7 @@ def _document_route(suffix: str, media_type: str, render: Callable[[ScanResult],
         head = summary(request, scan_id)
         if head.status is not ScanStatus.DONE:
             raise SiteError(404, f"Scan #{scan_id} is {head.status.value}: it has no report yet.")
-        return _cached(request, head, suffix, media_type, lambda: render(_done_result(request, scan_id)[1]))
+        return cached_response(request, head, suffix, media_type, lambda: render(_done_result(request, scan_id)[1]))
 
     router.add_api_route(f"/scans/{{scan_id}}.{suffix}", route, methods=["GET"], name=name)
 
@@ -133,9 +121,9 @@ def scan_page(
         if chosen:
             result = with_profiles(result, chosen)
         context = {"scan": head, "result": result, "profiles": available(), "chosen": chosen}
-        return page(request, "scan.html", context).body.decode("utf-8")
+        return page(request, "scan.html", context, form=False).body.decode("utf-8")
 
-    return _cached(request, head, "html:" + ",".join(chosen), "text/html; charset=utf-8", render)
+    return cached_response(request, head, "html:" + ",".join(chosen), "text/html; charset=utf-8", render)
 
 
 @router.get("/domains/{domain}", response_class=HTMLResponse, name="domain_page")
