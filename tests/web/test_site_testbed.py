@@ -21,6 +21,7 @@ from observatory.trust_store import load_ca_file
 from observatory.web import SiteSettings, create_app
 from scanners.addresses import HostPort
 from scanners.dns.trust_anchors import load_trust_anchors
+from scanners.policy import AddressPolicy, parse_networks
 from tests.integration.test_scan_end_to_end import cli_args
 from tests.testbed.dns import DnsTestbed
 from tests.testbed.layout import SCANNER_DOMAIN
@@ -109,3 +110,50 @@ def test_the_site_reports_what_the_cli_reports(
     # The weak server's planted weaknesses are in both.
     if domain.startswith("weak."):
         assert {"tls.protocol.tls10", "xmpp.starttls.optional"} <= {f.id for f in stored.findings}
+
+
+def public_site(dns_testbed: DnsTestbed, pki: TestPKI, folder: Path, **policy: object) -> TestClient:
+    host, port = dns_testbed.resolver
+    engine = ScanOptions(
+        domain="site.invalid",
+        resolver=HostPort(host, port),
+        trust_anchors=load_trust_anchors(dns_testbed.trust_anchor_path),
+        extra_roots=tuple(load_ca_file(pki.root_path)),
+        from_domain=SCANNER_DOMAIN,
+        timeout=120,
+        policy=AddressPolicy(public_only=True, **policy),  # type: ignore[arg-type]
+    )
+    settings = SiteSettings(database_url=f"sqlite:///{folder / 'public.db'}", migrate=True, scan=engine, public=True)
+    return TestClient(create_app(settings))
+
+
+def test_public_mode_refuses_the_loopback_servers_and_says_so(
+    dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance, tmp_path: Path
+) -> None:
+    # The resolver is the operator's (on loopback here); the servers it names are on loopback: refused.
+    with public_site(dns_testbed, pki, tmp_path) as site:
+        scan_id, events = follow(site, "example.test")
+        assert events[-1]["status"] == "done"
+        result = ScanResult.model_validate(site.get(f"/api/v1/scans/{scan_id}").json()["result"])
+        endpoints = [e for s in (result.services.c2s, result.services.s2s) if s for e in s.endpoints]
+        assert len(endpoints) == 8
+        for endpoint in endpoints:
+            assert endpoint.grade is None
+            assert endpoint.stream is None
+            assert endpoint.tls is None
+            assert [error.reason.value for error in endpoint.errors] == ["policy"]
+        assert result.services.c2s is not None
+        assert result.services.c2s.grade is None
+        page = site.get(f"/scans/{scan_id}").text
+        assert "is refused by the address policy (loopback" in page
+
+
+def test_public_mode_scans_an_operator_allowed_network(
+    dns_testbed: DnsTestbed, pki: TestPKI, prosody_strong: ProsodyInstance, tmp_path: Path
+) -> None:
+    allowed = parse_networks(["127.0.0.0/8", "::1"])
+    with public_site(dns_testbed, pki, tmp_path, allow=allowed) as site:
+        scan_id, _ = follow(site, "example.test")
+        body = site.get(f"/api/v1/scans/{scan_id}").json()
+        assert body["grades"]["c2s"]["letter"] == "A+"
+        assert body["grades"]["s2s"]["letter"] == "A+"
