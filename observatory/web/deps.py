@@ -6,8 +6,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from fastapi import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -17,6 +18,10 @@ from observatory.storage import CorruptScan, StoredScan, get_scan
 from observatory.storage.records import ScanSummary, summary_of
 from observatory.storage.repository import SCANS, SUMMARY
 from observatory.web.errors import SiteError
+
+#: The largest id a row can have (a 64-bit signed key): larger ones are refused as invalid, not looked up.
+MAX_ID = 2**63 - 1
+ScanId = Annotated[int, Path(ge=1, le=MAX_ID, description="The scan's id")]
 
 if TYPE_CHECKING:
     from observatory.web.app import Site

@@ -17,7 +17,7 @@ from observatory.profiles import available
 from observatory.storage import StoredScan, history, latest_for_domain
 from observatory.storage.records import ScanStatus, ScanSummary
 from observatory.storage.stats import SiteStats, site_stats
-from observatory.web.deps import cached_response, session_of, site_of, stored, summary
+from observatory.web.deps import ScanId, cached_response, session_of, site_of, stored, summary
 from observatory.web.errors import PROBLEM_JSON, SiteError
 from observatory.web.schemas import (
     CheckInfo,
@@ -38,9 +38,13 @@ SSE_HEARTBEAT_SECONDS = 10.0
 #: The longest one event stream stays open; the browser reconnects by itself.
 SSE_MAX_SECONDS = 15 * 60.0
 
+#: Ten years: a larger ``max_age`` means "any age" (and would overflow a timedelta).
+MAX_AGE = 10 * 366 * 24 * 3600
+
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in {
+        400: "The body cannot be read (e.g. not UTF-8 JSON)",
         404: "Not found",
         422: "The request is not valid (e.g. not a domain name)",
         429: "Too many requests: wait for Retry-After",
@@ -105,7 +109,7 @@ def create_scan(request: Request, body: ScanSubmission) -> JSONResponse:
 
 
 @router.get("/scans/{scan_id}", response_model=ScanInfo, name="api_scan")
-def get_scan(request: Request, scan_id: int) -> Response:
+def get_scan(request: Request, scan_id: ScanId) -> Response:
     """A scan's status; when done, its full result document (as `observatory scan --format json`), with
     an ETag (a done scan changes only when re-graded)."""
     head = summary(request, scan_id)
@@ -135,7 +139,7 @@ def _final_event(summary_: ScanSummary) -> ProgressEvent:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events: `progress`"}},
 )
-async def scan_events(request: Request, scan_id: int) -> StreamingResponse:
+async def scan_events(request: Request, scan_id: ScanId) -> StreamingResponse:
     """Progress as Server-Sent Events (`event: progress`, data: a JSON object); the last one has status
     `done` or `failed`, then the stream ends."""
     site = site_of(request)
@@ -196,7 +200,12 @@ def domain_latest(
     if latest is None:
         raise SiteError(404, f"{name} has not been scanned yet (or only unlisted).")
     finished = latest.summary.finished_at
-    if max_age is not None and finished is not None and datetime.now(UTC) - finished > timedelta(seconds=max_age):
+    if (
+        max_age is not None
+        and max_age < MAX_AGE
+        and finished is not None
+        and datetime.now(UTC) - finished > timedelta(seconds=max_age)
+    ):
         raise SiteError(404, f"The latest scan of {name} is older than {max_age} seconds.")
     return scan_info(request, latest.summary, latest)
 

@@ -13,11 +13,12 @@ from markupsafe import Markup
 from observatory.catalogue import catalogue
 from observatory.grading import CAPS
 from observatory.model import ScanResult
+from observatory.orchestrate import incomplete
 from observatory.profiles import available, with_profiles
 from observatory.storage import describe, diff_results, history, latest_summary, recent_scans
 from observatory.storage.records import ScanStatus, ScanSummary
 from observatory.storage.stats import site_stats
-from observatory.web.deps import cached_response, session_of, site_of, stored, summary
+from observatory.web.deps import MAX_ID, ScanId, cached_response, session_of, site_of, stored, summary
 from observatory.web.errors import SiteError
 from observatory.web.security import CSRF_COOKIE
 from observatory.web.submit import parse_submission, submit
@@ -91,7 +92,7 @@ def _done_result(request: Request, scan_id: int) -> tuple[ScanSummary, ScanResul
 
 
 def _document_route(suffix: str, media_type: str, render: Callable[[ScanResult], str], name: str) -> None:
-    def route(request: Request, scan_id: int) -> Response:
+    def route(request: Request, scan_id: ScanId) -> Response:
         head = summary(request, scan_id)
         if head.status is not ScanStatus.DONE:
             raise SiteError(404, f"Scan #{scan_id} is {head.status.value}: it has no report yet.")
@@ -107,7 +108,7 @@ _document_route("md", "text/markdown; charset=utf-8", render_markdown, "scan_mar
 
 @router.get("/scans/{scan_id}", response_class=HTMLResponse, name="scan_page")
 def scan_page(
-    request: Request, scan_id: int, profile: Annotated[list[str] | None, Query(max_length=10)] = None
+    request: Request, scan_id: ScanId, profile: Annotated[list[str] | None, Query(max_length=10)] = None
 ) -> Response:
     head = summary(request, scan_id)
     if head.status is not ScanStatus.DONE:
@@ -120,7 +121,13 @@ def scan_page(
         _, result = _done_result(request, scan_id)
         if chosen:
             result = with_profiles(result, chosen)
-        context = {"scan": head, "result": result, "profiles": available(), "chosen": chosen}
+        context = {
+            "scan": head,
+            "result": result,
+            "profiles": available(),
+            "chosen": chosen,
+            "incomplete": incomplete(result),
+        }
         return page(request, "scan.html", context, form=False).body.decode("utf-8")
 
     return cached_response(request, head, "html:" + ",".join(chosen), "text/html; charset=utf-8", render)
@@ -153,8 +160,8 @@ def domain_page(request: Request, domain: str) -> HTMLResponse:
 def domain_diff(
     request: Request,
     domain: str,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=MAX_ID)],
+    to: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> HTMLResponse:
     name = parse_submission(domain, "both", True).domain
     old_summary, old = _done_result(request, from_)
