@@ -17,8 +17,8 @@ Cases, one wrk run each (one wrk thread: it is C and needs far less CPU than the
   renderings) never holds the next one, so each request reads, validates and renders the result;
 * report warm: one id again and again: the rendered bytes come from the in-memory cache;
 * report 304: one id with If-None-Match: its ETag, so the answer is 304 Not Modified;
-* badge: /badge/{domain}.svg of one domain (no server-side cache; Cache-Control only);
-* api: GET /api/v1/scans/{id} of one id (no cache, no ETag).
+* badge: /badge/{domain}.svg of one domain (answered from the site's one-minute badge cache);
+* api: GET /api/v1/scans/{id} of one id (the rendered document from the cache, with an ETag).
 """
 
 from __future__ import annotations

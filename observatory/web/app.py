@@ -45,6 +45,7 @@ def _templates() -> Jinja2Templates:
 
     environment = Environment(
         loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(REPORT_TEMPLATES)]),
+        auto_reload=False,  # templates ship with the package: no stat() per include per request
         autoescape=True,  # every template, whatever its name: remote servers' strings end up in all of them
         trim_blocks=True,
         lstrip_blocks=True,
