@@ -7,7 +7,7 @@ A done scan's ``result`` is the very document ``observatory scan --format json``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,24 +44,6 @@ class ScanLinks(ApiModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
 
-class ScanInfo(ApiModel):
-    """A scan's state; a done scan carries its full result document."""
-
-    id: int
-    domain: str
-    kinds: list[Literal["c2s", "s2s"]]
-    status: Status
-    listed: bool
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    rules_version: str | None
-    grades: dict[str, GradeSummary]
-    error: str | None = Field(None, description="Why a failed scan failed.")
-    links: ScanLinks
-    result: ScanResult | None = Field(None, description="The result document (`observatory schema`), when done.")
-
-
 class ScanSummaryInfo(ApiModel):
     id: int
     domain: str
@@ -70,25 +52,24 @@ class ScanSummaryInfo(ApiModel):
     created_at: datetime
     finished_at: datetime | None
     rules_version: str | None
+    #: Per service asked for.
     grades: dict[str, GradeSummary]
-    error: str | None = None
+    error: str | None = Field(None, description="Why a failed scan failed.")
 
     @classmethod
-    def of(cls, summary: ScanSummary) -> ScanSummaryInfo:
-        return cls(
-            id=summary.id,
-            domain=summary.domain,
-            kinds=[kind.value for kind in summary.kinds],  # type: ignore[misc]
-            status=summary.status.value,  # type: ignore[arg-type]
-            created_at=summary.created_at,
-            finished_at=summary.finished_at,
-            rules_version=summary.rules_version,
-            grades={
-                kind.value: GradeSummary(letter=summary.grades[kind].letter, score=summary.grades[kind].score)
-                for kind in summary.kinds
-            },
-            error=summary.error,
-        )
+    def of(cls, summary: ScanSummary, **more: object) -> Self:
+        document = summary.as_document()
+        document["grades"] = {kind: grade for kind, grade in document["grades"].items() if kind in document["kinds"]}
+        return cls.model_validate({**{name: document[name] for name in cls.model_fields if name in document}, **more})
+
+
+class ScanInfo(ScanSummaryInfo):
+    """A scan's state; a done scan carries its full result document."""
+
+    listed: bool
+    started_at: datetime | None
+    links: ScanLinks
+    result: ScanResult | None = Field(None, description="The result document (`observatory schema`), when done.")
 
 
 class DomainHistory(ApiModel):

@@ -22,7 +22,6 @@ from observatory.web.errors import PROBLEM_JSON, SiteError
 from observatory.web.schemas import (
     CheckInfo,
     DomainHistory,
-    GradeSummary,
     Problem,
     ProfileInfo,
     ProfileItemInfo,
@@ -70,24 +69,7 @@ def links(request: Request, scan_id: int) -> ScanLinks:
 
 
 def scan_info(request: Request, summary_: ScanSummary, scan: StoredScan | None = None) -> ScanInfo:
-    return ScanInfo(
-        id=summary_.id,
-        domain=summary_.domain,
-        kinds=[kind.value for kind in summary_.kinds],  # type: ignore[misc]
-        status=summary_.status.value,  # type: ignore[arg-type]
-        listed=summary_.listed,
-        created_at=summary_.created_at,
-        started_at=summary_.started_at,
-        finished_at=summary_.finished_at,
-        rules_version=summary_.rules_version,
-        grades={
-            kind.value: GradeSummary(letter=summary_.grades[kind].letter, score=summary_.grades[kind].score)
-            for kind in summary_.kinds
-        },
-        error=summary_.error,
-        links=links(request, summary_.id),
-        result=scan.result if scan is not None else None,
-    )
+    return ScanInfo.of(summary_, links=links(request, summary_.id), result=scan.result if scan is not None else None)
 
 
 @router.post(
