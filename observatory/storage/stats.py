@@ -162,6 +162,13 @@ class MonthTrend(StatsModel):
     legacy_tls_share: float | None
     #: Fraction (0–1) of them accepting TLS 1.3; None when there is no endpoint.
     tls13_share: float | None
+    #: As in the snapshot (StarttlsStats, DnssecStats, DaneStats), None when the denominator is 0.
+    starttls_required_share: float | None = None
+    starttls_enforced_share: float | None = None
+    dnssec_secure_share: float | None = None
+    dane_valid_share: float | None = None
+    #: Fraction (0–1) of the graded domains whose c2s, then s2s, grade is A- or better.
+    a_grade_shares: list[float | None] = Field(default_factory=list)
 
 
 class SiteStats(StatsModel):
@@ -429,16 +436,32 @@ def _dane(tally: _EndpointTally) -> DaneStats:
     )
 
 
+def _gap(part: int, whole: int) -> float | None:
+    """A share for a trend line: None (a gap) when there is nothing to divide by."""
+    return part / whole if whole else None
+
+
+def _a_share(distribution: GradeDistribution) -> float | None:
+    good = sum(g.domains for g in distribution.grades if g.letter in ("A+", "A", "A-"))
+    return _gap(good, distribution.graded_domains)
+
+
 def _trend(label: str, grades: dict[str, Counter[str | None]] | None, tally: _EndpointTally | None) -> MonthTrend:
     tally = tally or _EndpointTally()
     observed = tally.observed
+    distributions = _distributions(grades)
     return MonthTrend(
         month=label,
         domains=_domains(grades),
-        grades=_distributions(grades),
+        grades=distributions,
         tls_endpoints=observed,
-        legacy_tls_share=tally.legacy / observed if observed else None,
-        tls13_share=tally.versions["tls13"] / observed if observed else None,
+        legacy_tls_share=_gap(tally.legacy, observed),
+        tls13_share=_gap(tally.versions["tls13"], observed),
+        starttls_required_share=_gap(tally.starttls["required"], sum(tally.starttls.values())),
+        starttls_enforced_share=_gap(tally.enforced[True], sum(tally.enforced.values())),
+        dnssec_secure_share=_gap(tally.dnssec["secure"], sum(tally.dnssec.values())),
+        dane_valid_share=_gap(tally.dane["valid"], sum(tally.dane.values())),
+        a_grade_shares=[_a_share(distribution) for distribution in distributions],
     )
 
 

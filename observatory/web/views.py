@@ -35,13 +35,31 @@ def share_chart(title: str, labels: list[str], shares: list[float]) -> Markup:
     return Markup(charts.bar_chart(title, [(label, share * 100) for label, share in zip(labels, shares, strict=True)]))
 
 
+def _percentages(values: list[float | None]) -> list[float | None]:
+    return [None if value is None else value * 100 for value in values]
+
+
 def trend_chart(stats: SiteStats) -> Markup:
-    months = [month.month for month in stats.trends]
+    """TLS versions, encryption policy, DNSSEC and DANE per month, as shares of endpoints."""
+    trends = stats.trends
     series = {
-        "TLS 1.0/1.1 %": [None if m.legacy_tls_share is None else m.legacy_tls_share * 100 for m in stats.trends],
-        "TLS 1.3 %": [None if m.tls13_share is None else m.tls13_share * 100 for m in stats.trends],
+        "TLS 1.0/1.1": _percentages([m.legacy_tls_share for m in trends]),
+        "TLS 1.3": _percentages([m.tls13_share for m in trends]),
+        "STARTTLS enforced": _percentages([m.starttls_enforced_share for m in trends]),
+        "DNSSEC secure": _percentages([m.dnssec_secure_share for m in trends]),
+        "DANE valid": _percentages([m.dane_valid_share for m in trends]),
     }
-    return Markup(charts.line_chart("Endpoints per month", months, series))
+    return Markup(charts.line_chart("Endpoints per month (%)", [m.month for m in trends], series))
+
+
+def grade_trend_chart(stats: SiteStats) -> Markup:
+    """Share of domains graded A- or better per month, per service."""
+    trends = stats.trends
+    series = {
+        kind: _percentages([m.a_grade_shares[index] if m.a_grade_shares else None for m in trends])
+        for index, kind in enumerate(("c2s", "s2s"))
+    }
+    return Markup(charts.line_chart("Domains graded A- or better per month (%)", [m.month for m in trends], series))
 
 
 @pass_context
@@ -71,3 +89,4 @@ def register(environment: Environment) -> None:
     environment.globals["grade_chart"] = grade_chart
     environment.globals["share_chart"] = share_chart
     environment.globals["trend_chart"] = trend_chart
+    environment.globals["grade_trend_chart"] = grade_trend_chart

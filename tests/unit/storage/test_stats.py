@@ -162,6 +162,14 @@ def check_scenario(stats: SiteStats) -> None:
     assert december.grades == stats.grades
     assert december.tls_endpoints == 10
     assert (december.legacy_tls_share, december.tls13_share) == (0.1, 0.9)
+    # The other snapshot shares follow month by month too (a gap where there is nothing to count).
+    assert december.starttls_required_share == stats.starttls.required_share
+    assert december.starttls_enforced_share == stats.starttls.enforced_share
+    assert december.dnssec_secure_share == stats.dnssec.secure_share
+    assert december.dane_valid_share == stats.dane.valid_share
+    assert december.a_grade_shares == [0.5, 1.0]
+    assert by_month["2026-08"].dnssec_secure_share is None
+    assert by_month["2026-08"].a_grade_shares == [None, None]
 
 
 def test_figures_over_the_latest_listed_scan_of_each_domain(session: Session) -> None:
