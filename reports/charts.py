@@ -171,7 +171,8 @@ def line_chart(
         return _no_data(title, width, "chart line-chart")
     top = max_value if max_value is not None else (100.0 if unit == "%" else max(max(known), 1.0))
     top = top if top > 0 else 1.0
-    left, right, plot_top = 56, 16, 36
+    # Room on the right for half of the last x label, which is centred on the last point.
+    left, right, plot_top = 56, 36, 36
     legend_rows = math.ceil(len(cleaned) / 3)
     plot_bottom = height - 40 - 18 * legend_rows
     plot_width = width - left - right
@@ -193,7 +194,9 @@ def line_chart(
         body.append(_text(left - 6, y + 4, number(value, unit), size=11, anchor="end", color=MUTED_COLOR))
     every = _label_step(len(x_labels), plot_width)
     for index, label in enumerate(x_labels):
-        if index % every == 0 or index == len(x_labels) - 1:
+        last = index == len(x_labels) - 1
+        # The last label always shows; the regular one before it gives way when they would overlap.
+        if (index % every == 0 and (last or len(x_labels) - 1 - index >= every)) or last:
             body.append(_text(x_of(index), plot_bottom + 16, label, size=11, anchor="middle", color=MUTED_COLOR))
     for position, (name, values) in enumerate(cleaned.items()):
         color = SERIES_COLORS[position % len(SERIES_COLORS)]

@@ -31,8 +31,9 @@ def grade_chart(distribution: GradeDistribution) -> Markup:
     return Markup(charts.bar_chart(title, rows, unit="%"))  # our own SVG, its text escaped by the renderer
 
 
-def share_chart(title: str, labels: list[str], shares: list[float]) -> Markup:
-    return Markup(charts.bar_chart(title, [(label, share * 100) for label, share in zip(labels, shares, strict=True)]))
+def share_chart(title: str, labels: list[str], shares: list[float], label_width: int = 140) -> Markup:
+    rows = [(label, share * 100) for label, share in zip(labels, shares, strict=True)]
+    return Markup(charts.bar_chart(title, rows, label_width=label_width, width=max(480, label_width + 340)))
 
 
 def _percentages(values: list[float | None]) -> list[float | None]:
