@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -404,11 +405,64 @@ def engine_template(
     )
 
 
+BROKER_OPTIONS = [
+    click.option(
+        "--broker",
+        "broker_url",
+        metavar="URL",
+        envvar="OBSERVATORY_BROKER_URL",
+        show_envvar=True,
+        help="Celery broker: redis://HOST:PORT/DB or amqp://USER:PASSWORD@HOST:PORT// (RabbitMQ).",
+    ),
+    click.option(
+        "--redis",
+        "redis_url",
+        metavar="URL",
+        envvar="OBSERVATORY_REDIS_URL",
+        show_envvar=True,
+        help="Redis for progress events and the fleet-wide pacing per server address (default: the broker, "
+        "when it is Redis; needed with RabbitMQ).",
+    ),
+    click.option(
+        "--namespace",
+        default="observatory",
+        show_default=True,
+        metavar="NAME",
+        envvar="OBSERVATORY_NAMESPACE",
+        show_envvar=True,
+        help="Separates sites that share a broker and Redis (the queue and keys carry it); the site and its "
+        "workers must use the same.",
+    ),
+]
+
+
+def broker_options(function: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(BROKER_OPTIONS):
+        function = option(function)
+    return function
+
+
 GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("domain", callback=_domain)
+@click.argument("domain", required=False)
+@click.option(
+    "--from-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Scan every domain listed in FILE (one per line, # comments) instead of DOMAIN: with --format "
+    "json one result document per line (NDJSON), with text one line per domain. Runs --concurrency "
+    "scans at once here, sharing one pacing per server address, or on workers with --broker.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    metavar="N",
+    help="With --from-file: domains scanned at once in this process.",
+)
 @click.option(
     "--kind",
     type=click.Choice(["c2s", "s2s", "both"]),
@@ -469,10 +523,13 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
     help="Show what changed since the last stored scan of DOMAIN: grades, findings, endpoints, "
     "TLS versions and suites, certificates.",
 )
+@broker_options
 @engine_options
 @_db_option
 def scan(
-    domain: str,
+    domain: str | None,
+    from_file: Path | None,
+    concurrency: int,
     kind: str,
     output_format: str,
     output: Path | None,
@@ -481,6 +538,9 @@ def scan(
     connect: HostPort | None,
     save: bool,
     diff: bool,
+    broker_url: str | None,
+    redis_url: str | None,
+    namespace: str,
     db_url: str | None,
     **engine: object,
 ) -> None:
@@ -492,6 +552,28 @@ def scan(
     """
     kinds = (ServiceKind.C2S, ServiceKind.S2S) if kind == "both" else (ServiceKind(kind),)
     template = engine_template(**engine)  # type: ignore[arg-type]
+    if from_file is not None:
+        if domain is not None or connect is not None or diff:
+            raise click.UsageError("--from-file scans the domains it lists: give no DOMAIN, --connect or --diff")
+        if output_format not in ("json", "text"):
+            raise click.BadParameter("--from-file writes json (one document per line) or text", param_hint="'--format'")
+        scan_batch(
+            from_file,
+            template,
+            kinds,
+            output_format,
+            output,
+            fail_under,
+            concurrency,
+            save,
+            db_url,
+            broker_url,
+            namespace,
+        )
+        return
+    if domain is None:
+        raise click.UsageError("give a DOMAIN to scan, or --from-file FILE")
+    domain = _domain(click.get_current_context(), None, domain)  # type: ignore[arg-type]
     if connect is not None and engine["public"] and not engine["allow_custom_targets"]:
         raise click.BadParameter(
             "--connect is refused in public mode (add --allow-custom-targets to permit it)", param_hint="'--connect'"
@@ -529,6 +611,89 @@ def scan(
         click.echo(f"observatory: the {profile.name} ({profile.edition}) profile fails", err=True)
     if (fail_under and below(result, fail_under)) or failed:
         sys.exit(EXIT_BELOW_BAR)
+
+
+def _batch_line(domain: str, result: ScanResult | None, error: str | None) -> str:
+    if result is None:
+        return f"{domain}  failed: {error}"
+    grades = [
+        f"{name} {service.grade.letter if service.grade else '-'}"
+        for name, service in (("c2s", result.services.c2s), ("s2s", result.services.s2s))
+        if service is not None
+    ]
+    gaps = incomplete(result)
+    tail = f"  incomplete: {gaps[0]}" if gaps else ""
+    return f"{domain}  {'  '.join(grades)}  ({len(result.findings)} findings){tail}"
+
+
+def scan_batch(
+    path: Path,
+    template: ScanOptions,
+    kinds: tuple[ServiceKind, ...],
+    output_format: str,
+    output: Path | None,
+    fail_under: str | None,
+    concurrency: int,
+    save: bool,
+    db_url: str | None,
+    broker_url: str | None,
+    namespace: str,
+) -> None:
+    """``scan --from-file``: every domain, a line of output as each scan ends; the worst exit code."""
+    from observatory.batch import BatchItem, DomainListError, read_domains, scan_locally, submit_all, wait_all
+
+    try:
+        domains = read_domains(path)
+    except DomainListError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--from-file'") from None
+    try:
+        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        click.echo(f"observatory: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    worst = EXIT_OK
+
+    def emit(item: BatchItem) -> None:
+        nonlocal worst
+        if item.result is None or incomplete(item.result):
+            worst = EXIT_INCOMPLETE
+        elif fail_under and below(item.result, fail_under) and worst == EXIT_OK:
+            worst = EXIT_BELOW_BAR
+        if output_format == "json":
+            line = (
+                item.result.model_dump_json(by_alias=True)
+                if item.result
+                else json.dumps({"domain": item.domain, "error": item.error})
+            )
+        else:
+            line = _batch_line(item.domain, item.result, item.error)
+        sink.write(line + "\n")
+        sink.flush()
+
+    try:
+        if broker_url:
+            from observatory.jobs.distributed import send_scans
+
+            with _storage_errors(), storage.open_database(db_url) as database:
+                queued = submit_all(database, domains, kinds, template)
+                send_scans(broker_url, list(queued), namespace)
+                for item in wait_all(database, queued, timeout=template.timeout * len(domains) + 300):
+                    emit(item)
+        else:
+            with _storage_errors(), storage.open_database(db_url) if save else contextlib.nullcontext() as database:
+
+                async def run() -> None:
+                    async for item in scan_locally(domains, template, kinds, concurrency):
+                        if database is not None and item.result is not None:
+                            with database.connection_errors(), database.session() as session:
+                                storage.save_result(session, result=item.result)
+                        emit(item)
+
+                asyncio.run(run())
+    finally:
+        if output:
+            sink.close()
+    sys.exit(worst)
 
 
 def below(result: ScanResult, bar: str) -> bool:
@@ -921,6 +1086,7 @@ Exit codes:
     show_envvar=True,
     help="How much the server logs.",
 )
+@broker_options
 @engine_options
 @_db_option
 def serve(
@@ -935,13 +1101,17 @@ def serve(
     max_scans_per_hour: int | None,
     queue_limit: int | None,
     log_level: str,
+    broker_url: str | None,
+    redis_url: str | None,
+    namespace: str,
     db_url: str | None,
     **engine: object,
 ) -> None:
     """Run the grading website and its JSON API.
 
     One process does everything: the pages, the API under /api/v1, and the scans themselves (at most
-    --concurrency at once, the rest queued in the database). Scans use the same engine settings as
+    --concurrency at once, the rest queued in the database). With --broker, scans go to
+    `observatory worker` processes instead (Celery), on this machine or others. Scans use the same engine settings as
     `observatory scan` (resolver, trust anchors, extra roots, pacing), from options or OBSERVATORY_*
     variables. Put it behind a reverse proxy (TLS, compression) for anything but a laptop; see the README.
 
@@ -978,8 +1148,13 @@ def serve(
         public=public,
         limits=limits,
         trusted_proxies=proxies,
+        broker_url=broker_url,
+        redis_url=redis_url,
+        namespace=namespace,
         **({"secret_key": secret_key} if secret_key else {}),
     )
+    if broker_url:
+        _check_broker(broker_url, redis_url)
     with _storage_errors():
         app = create_app(settings)
     click.echo(f"observatory: serving on http://{'[' + host + ']' if ':' in host else host}:{port}/", err=True)
@@ -1003,6 +1178,80 @@ def serve(
         sys.exit(1)
     if not server.started:
         sys.exit(1)
+
+
+def _check_broker(broker_url: str, redis_url: str | None) -> str:
+    from observatory.jobs.distributed import redis_url_for
+
+    try:
+        return redis_url_for(broker_url, redis_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--redis'") from None
+
+
+@cli.command(epilog=DB_EXIT_CODES_HELP)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=2,
+    show_default=True,
+    metavar="N",
+    envvar="OBSERVATORY_CONCURRENCY",
+    show_envvar=True,
+    help="Scans this worker runs at once (one process each).",
+)
+@click.option(
+    "--beat",
+    is_flag=True,
+    envvar="OBSERVATORY_BEAT",
+    show_envvar=True,
+    help="Also run the schedule (one worker of the fleet): the reaper of scans stuck running.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    envvar="OBSERVATORY_LOG_LEVEL",
+    show_envvar=True,
+    help="How much the worker logs.",
+)
+@broker_options
+@engine_options
+@_db_option
+def worker(
+    concurrency: int,
+    beat: bool,
+    log_level: str,
+    broker_url: str | None,
+    redis_url: str | None,
+    namespace: str,
+    db_url: str | None,
+    **engine: object,
+) -> None:
+    """Run scans for `observatory serve --broker URL` as a Celery worker.
+
+    The worker takes scan ids from the broker, reads each scan's request from the database (--db, the
+    same as the site's), runs it with these engine settings and stores the result. A worker killed
+    mid-scan gives its scan back to the broker and another worker starts it over. Pacing per server
+    address holds across all workers through Redis.
+    """
+    from observatory.jobs.distributed import WorkerContext, configure_worker, make_celery, worker_argv
+
+    if not broker_url:
+        raise click.BadParameter("a worker needs a broker (or OBSERVATORY_BROKER_URL)", param_hint="'--broker'")
+    redis = _check_broker(broker_url, redis_url)
+    template = engine_template(**engine)  # type: ignore[arg-type]
+    with _storage_errors():
+        storage.open_database(db_url).dispose()  # fail now, with a message, if the database cannot be used
+    app = make_celery(broker_url, namespace=namespace)
+    context = WorkerContext(database_url=db_url, template=template, redis_url=redis, namespace=namespace)
+    configure_worker(app, context)
+    if beat:
+        from observatory.jobs.distributed import REAP_TASK
+
+        app.conf.beat_schedule = {"reap": {"task": REAP_TASK, "schedule": 60.0}}
+    app.worker_main(argv=worker_argv(concurrency, namespace=namespace, beat=beat, log_level=log_level))
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from observatory.jobs.events import ProgressEvent
 from observatory.model import ScanRequest
 from observatory.orchestrate import ScanEvent, ScanOptions, run_scan
-from observatory.storage import Database, ScanStateError, StorageError, fail_scan, finish_scan, start_scan
-from observatory.storage.queue import scan_request
+from observatory.storage import Database, StorageError, fail_scan, finish_scan
+from observatory.storage.queue import claim_scan
 from scanners.connection import Limiter
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,9 @@ def options_for(template: ScanOptions, request: ScanRequest) -> ScanOptions:
     return dataclasses.replace(template, domain=request.domain, kinds=tuple(request.kinds))
 
 
-def _claim(database: Database, scan_id: int) -> ScanRequest | None:
+def _claim(database: Database, scan_id: int, take_over: bool) -> ScanRequest | None:
     with database.connection_errors(), database.session() as session:
-        request = scan_request(session, scan_id=scan_id)
-        if request is None:
-            return None
-        start_scan(session, scan_id=scan_id)
-        return request
+        return claim_scan(session, scan_id=scan_id, take_over=take_over)
 
 
 def _fail(database: Database, scan_id: int, reason: str) -> None:
@@ -44,18 +40,23 @@ def _fail(database: Database, scan_id: int, reason: str) -> None:
 
 
 async def run_stored_scan(
-    database: Database, scan_id: int, template: ScanOptions, publish: Publish, limiter: Limiter | None = None
+    database: Database,
+    scan_id: int,
+    template: ScanOptions,
+    publish: Publish,
+    limiter: Limiter | None = None,
+    *,
+    take_over: bool = False,
 ) -> str | None:
     """Run queued scan ``scan_id`` to its end; its final status (``done``/``failed``), or None when it was
     not queued (gone, or already taken by another runner: nothing is done twice).
 
     ``limiter``: shared by the scans a process runs at once, so pacing per server address holds across
-    domains hosted on the same address.
+    domains hosted on the same address. ``take_over``: also start over a scan left ``running`` (a task
+    redelivered because its worker was lost).
     """
     try:
-        request = await asyncio.to_thread(_claim, database, scan_id)
-    except ScanStateError:
-        return None
+        request = await asyncio.to_thread(_claim, database, scan_id, take_over)
     except StorageError as exc:
         log.error("scan #%d: cannot start it: %s", scan_id, exc)
         return None

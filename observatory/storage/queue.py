@@ -17,7 +17,7 @@ from observatory import __version__
 from observatory.model import ScanRequest
 from observatory.storage.derive import document
 from observatory.storage.errors import CorruptScan, SkippedScan
-from observatory.storage.records import RowError, ScanStatus, kinds_text
+from observatory.storage.records import ScanStatus, kinds_text
 from observatory.storage.repository import SCANS, begin_write
 from scanners.base import ServiceKind
 
@@ -158,15 +158,33 @@ def submit_scan(
     return Submitted(scan_id, created=True)
 
 
-def scan_request(session: Session, *, scan_id: int) -> ScanRequest | None:
-    """The request a queued scan was made with (None if there is no such scan)."""
-    value = session.execute(select(SCANS.c.request).where(SCANS.c.id == scan_id)).scalar_one_or_none()
-    if value is None:
+def claim_scan(
+    session: Session, *, scan_id: int, take_over: bool = False, now: datetime | None = None
+) -> ScanRequest | None:
+    """Take queued scan ``scan_id`` to run it (queued → running) and return its request; None when it is
+    not there to take (gone, done, failed, or running and ``take_over`` is off).
+
+    ``take_over``: a scan left ``running`` is started over too. A task queue that redelivers a task only
+    when the worker holding it was lost (Celery with late acknowledgement) can say so: the scan is then
+    begun afresh, its half-done probes forgotten, rather than left running forever.
+    """
+    begin_write(session)
+    states = [ScanStatus.QUEUED.value, ScanStatus.RUNNING.value] if take_over else [ScanStatus.QUEUED.value]
+    updated = session.execute(
+        update(SCANS)
+        .where(SCANS.c.id == bindparam("scan_id"), SCANS.c.status.in_(states))
+        .values(status=ScanStatus.RUNNING.value, started_at=bindparam("started_at")),
+        {"scan_id": scan_id, "started_at": now or datetime.now(UTC)},
+    ).rowcount
+    if not updated:
+        session.rollback()
         return None
+    request = session.execute(select(SCANS.c.request).where(SCANS.c.id == scan_id)).scalar_one()
+    session.commit()
     try:
-        return ScanRequest.model_validate(value)
+        return ScanRequest.model_validate(request)
     except ValueError as exc:
-        raise CorruptScan(SkippedScan(scan_id, f"its request cannot be read: {RowError(exc)}")) from None
+        raise CorruptScan(SkippedScan(scan_id, f"its request cannot be read: {exc}")) from None
 
 
 def queued_scans(session: Session) -> list[int]:

@@ -57,6 +57,11 @@ def _templates() -> Jinja2Templates:
 def create_app(settings: SiteSettings | None = None, *, executor: Executor | None = None) -> FastAPI:
     settings = settings or SiteSettings()
     database = open_database(settings.database_url, migrate=True if settings.migrate else None)
+    if executor is None and settings.broker_url:
+        from observatory.jobs.distributed import CeleryExecutor, redis_url_for
+
+        redis_url = redis_url_for(settings.broker_url, settings.redis_url)
+        executor = CeleryExecutor(database, settings.scan, settings.broker_url, redis_url, settings.namespace)
     executor = executor or LocalExecutor(database, settings.scan, settings.concurrency)
     site = Site(settings, database, executor, _templates(), Csrf(settings.secret_key))
 

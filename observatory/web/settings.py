@@ -45,3 +45,9 @@ class SiteSettings:
     #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; any other peer's are ignored.
     trusted_proxies: tuple[IPNetwork, ...] = LOOPBACK_PROXIES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: Celery broker (``redis://…`` or ``amqp://…``): scans go to ``observatory worker`` processes instead
+    #: of running here. ``redis_url`` carries their progress events (default: a Redis broker itself).
+    broker_url: str | None = None
+    redis_url: str | None = None
+    #: Separates sites sharing a broker and Redis; workers must use the same.
+    namespace: str = "observatory"

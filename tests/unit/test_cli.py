@@ -53,7 +53,8 @@ def test_scan_help_describes_every_option(runner: CliRunner) -> None:
         (["scan", "example.org", "--resolver", "127.0.0.1:99999"], "port must be"),
         (["scan", "example.org", "--trust-anchor", "/nonexistent/anchors"], "cannot read"),
         (["scan", "example.org", "--ca-file", "/nonexistent/ca.pem"], "cannot read"),
-        (["scan"], "Missing argument 'DOMAIN'"),
+        (["scan"], "give a DOMAIN to scan, or --from-file FILE"),
+        (["scan", "--from-file", "/nonexistent/list"], "cannot read /nonexistent/list"),
     ],
 )
 def test_bad_input_is_a_usage_error_not_a_traceback(runner: CliRunner, args: list[str], message: str) -> None:
