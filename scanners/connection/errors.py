@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from OpenSSL import SSL
 
 from scanners.base import ErrorReason, ProbeError
+from scanners.connection.shared_limits import SharedGatesUnavailable
 from scanners.policy import AddressRefused
 from scanners.stream.xml import XmlMalformed, XmlRefused
 from scanners.stream.xmlstream import ConnectionClosed, ProtocolViolation, StreamErrorReceived
@@ -48,6 +49,8 @@ class ProbeFailure(Exception):
 def _reason(exc: BaseException) -> tuple[ErrorReason, str]:
     if isinstance(exc, AddressRefused):
         return ErrorReason.POLICY, str(exc)
+    if isinstance(exc, SharedGatesUnavailable):
+        return ErrorReason.INTERNAL, str(exc)  # our Redis, not the server: names the Redis URL
     if isinstance(exc, TimeoutError):
         return ErrorReason.TIMEOUT, "no answer before the deadline"
     if isinstance(exc, StreamErrorReceived):

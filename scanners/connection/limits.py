@@ -3,7 +3,8 @@
 XMPP servers throttle new connections per client address (server limits, fail2ban on stream
 errors), so every probe of a scan opens its connections through one shared ``Limiter``: at most
 ``max_in_flight`` connections open at once to one address, and new connections to it started at
-least ``min_gap`` seconds apart.
+least ``min_gap`` seconds apart. Those gates live in this process unless the ``Limiter`` is given
+``SharedGates`` (``shared_limits``): then they live in Redis and hold for every worker using it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import asyncio
 import ipaddress
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scanners.policy import AddressPolicy
+
+if TYPE_CHECKING:
+    from scanners.connection.shared_limits import SharedGates
 
 #: Defaults: about 10 new connections per second and 4 at once per address, enough for the TLS
 #: engine's enumeration while staying below common per-address limits (sslyze: 5 at once).
@@ -49,11 +54,20 @@ class Limiter:
 
     Every connection of a scan takes a slot here just before it is opened, so this is also where the
     address policy is enforced: on the very address about to be dialled, however it was found.
+
+    With ``shared``, the rules are kept in Redis for the whole fleet of workers (see ``shared_limits``);
+    the local gate still comes first, so one process has at most one waiter per address asking Redis.
     """
 
-    def __init__(self, settings: LimiterSettings | None = None, policy: AddressPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: LimiterSettings | None = None,
+        policy: AddressPolicy | None = None,
+        shared: SharedGates | None = None,
+    ) -> None:
         self.settings = settings or LimiterSettings()
         self.policy = policy or AddressPolicy()
+        self.shared = shared
         self._gates: dict[str, _AddressGate] = {}
 
     @staticmethod
@@ -67,11 +81,21 @@ class Limiter:
     async def slot(self, address: str) -> AsyncIterator[float]:
         """Hold one connection slot to ``address``; yields the seconds spent waiting for it.
 
-        Raises ``AddressRefused`` when the policy refuses the address (no slot is taken then).
+        Raises ``AddressRefused`` when the policy refuses the address (no slot is taken then), and
+        ``SharedGatesUnavailable`` when shared gates cannot reach Redis.
         """
         self.policy.check(address)
-        gate = self._gates.setdefault(self._key(address), _AddressGate(self.settings))
+        key = self._key(address)
+        gate = self._gates.setdefault(key, _AddressGate(self.settings))
         started = time.monotonic()
+        if self.shared is not None:
+            async with gate.in_flight, AsyncExitStack() as held:
+                async with gate.turn:
+                    await held.enter_async_context(
+                        self.shared.hold(key, self.settings.max_in_flight, self.settings.min_gap)
+                    )
+                yield time.monotonic() - started
+            return
         async with gate.in_flight:
             async with gate.turn:
                 wait = gate.next_start - time.monotonic()
