@@ -8,8 +8,10 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -1205,7 +1207,28 @@ def _check_broker(broker_url: str, redis_url: str | None) -> str:
     is_flag=True,
     envvar="OBSERVATORY_BEAT",
     show_envvar=True,
-    help="Also run the schedule (one worker of the fleet): the reaper of scans stuck running.",
+    help="Also run the schedule (one worker of the fleet does): reap scans stuck running (every minute), "
+    "queue rescans of listed domains (every hour), snapshot the statistics (daily).",
+)
+@click.option(
+    "--rescan-after",
+    type=click.FloatRange(min=0.01),
+    default=7,
+    show_default=True,
+    metavar="DAYS",
+    envvar="OBSERVATORY_RESCAN_AFTER",
+    show_envvar=True,
+    help="With --beat: listed domains whose newest scan is this old are scanned again, oldest first.",
+)
+@click.option(
+    "--rescan-batch",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    metavar="N",
+    envvar="OBSERVATORY_RESCAN_BATCH",
+    show_envvar=True,
+    help="With --beat: at most N rescans queued per hour.",
 )
 @click.option(
     "--log-level",
@@ -1222,6 +1245,8 @@ def _check_broker(broker_url: str, redis_url: str | None) -> str:
 def worker(
     concurrency: int,
     beat: bool,
+    rescan_after: float,
+    rescan_batch: int,
     log_level: str,
     broker_url: str | None,
     redis_url: str | None,
@@ -1245,12 +1270,20 @@ def worker(
     with _storage_errors():
         storage.open_database(db_url).dispose()  # fail now, with a message, if the database cannot be used
     app = make_celery(broker_url, namespace=namespace)
-    context = WorkerContext(database_url=db_url, template=template, redis_url=redis, namespace=namespace)
+    context = WorkerContext(
+        database_url=db_url,
+        template=template,
+        redis_url=redis,
+        namespace=namespace,
+        rescan_after=timedelta(days=rescan_after),
+        rescan_batch=rescan_batch,
+    )
     configure_worker(app, context)
     if beat:
-        from observatory.jobs.distributed import REAP_TASK
+        from observatory.jobs.distributed import beat_schedule
 
-        app.conf.beat_schedule = {"reap": {"task": REAP_TASK, "schedule": 60.0}}
+        app.conf.beat_schedule = beat_schedule()
+        app.conf.beat_schedule_filename = str(Path(tempfile.gettempdir()) / f"observatory-beat-{namespace}")
     app.worker_main(argv=worker_argv(concurrency, namespace=namespace, beat=beat, log_level=log_level))
 
 

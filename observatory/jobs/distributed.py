@@ -19,21 +19,26 @@ from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
-from scanners.connection.shared_limits import SharedGates
 
 from observatory.jobs.events import ProgressEvent
 from observatory.jobs.executor import INTERRUPTED
 from observatory.jobs.redis_events import RedisEventBus
 from observatory.jobs.runner import run_stored_scan
+from observatory.model import ScanRequest
 from observatory.orchestrate import ScanOptions
 from observatory.storage import Database, open_database
-from observatory.storage.queue import fail_interrupted
+from observatory.storage.blocklist import blocking
+from observatory.storage.queue import fail_interrupted, submit_scan
+from observatory.storage.schedule import due_for_rescan, snapshot_stats
 from scanners.connection import Limiter
+from scanners.connection.shared_limits import SharedGates
 
 log = logging.getLogger(__name__)
 
 SCAN_TASK = "observatory.scan"
 REAP_TASK = "observatory.reap"
+RESCAN_TASK = "observatory.rescan"
+SNAPSHOT_TASK = "observatory.snapshot"
 #: Separates sites sharing one broker and Redis: the queue, event keys and pacing keys carry it.
 DEFAULT_NAMESPACE = "observatory"
 #: Beyond the scan's own time limit: the soft limit lets the scan store what it has, the hard one ends
@@ -94,6 +99,9 @@ class WorkerContext:
     template: ScanOptions
     redis_url: str
     namespace: str = DEFAULT_NAMESPACE
+    #: Listed domains are scanned again when their newest scan is this old, at most ``rescan_batch`` per run.
+    rescan_after: timedelta = timedelta(days=7)
+    rescan_batch: int = 50
     database: Database | None = field(default=None, repr=False)
     events: RedisEventBus | None = field(default=None, repr=False)
 
@@ -127,7 +135,47 @@ def configure_worker(app: Celery, context: WorkerContext) -> None:
     def reap() -> list[int]:
         return reap_stuck(_require().database, context.template)  # type: ignore[arg-type]
 
-    del scan, reap
+    @app.task(name=RESCAN_TASK)
+    def rescan() -> list[int]:
+        database = _require().database
+        assert database is not None
+        queued = queue_rescans(database, context, now=datetime.now(UTC))
+        for scan_id in queued:
+            app.send_task(SCAN_TASK, args=[scan_id], queue=queue_name(context.namespace))
+        return queued
+
+    @app.task(name=SNAPSHOT_TASK)
+    def snapshot() -> str:
+        database = _require().database
+        assert database is not None
+        with database.connection_errors(), database.session() as session:
+            return snapshot_stats(session).generated_at.isoformat()
+
+    del scan, reap, rescan, snapshot
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """The fleet's schedule (one worker runs it with ``--beat``): reap stuck scans every minute, look for
+    domains due for a rescan every hour, snapshot the statistics every day."""
+    return {
+        "reap": {"task": REAP_TASK, "schedule": 60.0},
+        "rescan": {"task": RESCAN_TASK, "schedule": 3600.0},
+        "snapshot": {"task": SNAPSHOT_TASK, "schedule": 24 * 3600.0},
+    }
+
+
+def queue_rescans(database: Database, context: WorkerContext, *, now: datetime) -> list[int]:
+    """Queue a new listed scan of each domain due (oldest first, bounded; blocked ones skipped)."""
+    queued: list[int] = []
+    with database.connection_errors(), database.session() as session:
+        for due in due_for_rescan(session, older_than=now - context.rescan_after, limit=context.rescan_batch):
+            if blocking(session, domain=due.domain) is not None:
+                continue
+            request = ScanRequest(domain=due.domain, kinds=list(due.kinds))
+            submitted = submit_scan(session, request=request, listed=True, now=now)
+            if submitted.created:
+                queued.append(submitted.scan_id)
+    return queued
 
 
 def _require() -> WorkerContext:

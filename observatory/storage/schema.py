@@ -8,6 +8,7 @@ are derived from its documents so the website can list and count without reading
 * ``scan_certificates``: the chain each endpoint sent, as fingerprints (shared-key statistics).
 * ``scan_findings``: one per finding of a done scan (which problems are common).
 * ``blocked_domains``: domains the site refuses to scan (their owners asked).
+* ``stats_snapshots``: the site's statistics, one document a day (the workers' schedule writes them).
 
 Changing a table means a new revision in ``migrations/versions`` (a test compares the two).
 """
@@ -161,3 +162,14 @@ class BlockedDomain(Base):
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class StatsSnapshot(Base):
+    """The site's statistics as computed on a day (``observatory.storage.stats.SiteStats``), kept so the
+    figures of any past day stay readable however the scans change later."""
+
+    __tablename__ = "stats_snapshots"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    generated_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]

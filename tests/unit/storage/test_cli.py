@@ -35,7 +35,7 @@ def test_db_upgrade_current_and_downgrade(runner: CliRunner, sqlite_url: str) ->
     # A relative step is a revision, not an option: one step down from head is the previous revision.
     step = runner.invoke(cli, ["db", "downgrade", "-1", "--db", sqlite_url])
     assert step.exit_code == 0, step.output
-    assert "schema 5b0e2a9d41c7, older than" in step.output
+    assert "schema 8c31f0e6d2a4, older than" in step.output
 
 
 def test_the_database_url_can_come_from_the_environment(runner: CliRunner, sqlite_url: str) -> None:
