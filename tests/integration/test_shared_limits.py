@@ -1,15 +1,13 @@
 """Fleet-wide pacing through Redis: separate worker processes, one loopback server that counts.
 
-Needs Redis: ``OBSERVATORY_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/15``. Without that env var
-and without a Redis there, the tests that need one skip; with the env var set they fail instead.
-Every test uses its own key prefix and deletes its keys afterwards.
+Redis is the tests' own server (tests/testbed/fixtures_redis.py; ``OBSERVATORY_TEST_REDIS_URL`` names
+another). Every test uses its own key prefix and deletes its keys afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import sys
 import time
 import uuid
@@ -22,13 +20,11 @@ import redis
 
 from scanners.base import ErrorReason, ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings, ProbeFailure, open_prelude
-from scanners.connection.shared_limits import SharedGates, gate_keys, redacted
+from scanners.connection.shared_limits import SharedGates, gate_keys
 from tests.testbed.ports import PortAllocator
 
 pytestmark = pytest.mark.integration
 
-URL_ENV = "OBSERVATORY_TEST_REDIS_URL"
-DEFAULT_URL = "redis://127.0.0.1:6379/15"
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 #: The fleet's rules in the two-worker test, and how long the server keeps each connection: longer
@@ -41,19 +37,9 @@ JITTER = 0.01
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> str:
-    configured = os.environ.get(URL_ENV)
-    url = configured or DEFAULT_URL
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        if configured:
-            pytest.fail(f"{URL_ENV} is set ({redacted(url)}) but that Redis does not answer: {exc}")
-        pytest.skip(f"no Redis answers at {DEFAULT_URL} and {URL_ENV} is unset ({exc})")
-    finally:
-        client.close()
-    return url
+def redis_url(redis_server: str) -> str:
+    """The tests' own Redis (tests/testbed/fixtures_redis.py)."""
+    return redis_server
 
 
 @pytest.fixture

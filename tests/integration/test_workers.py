@@ -3,9 +3,9 @@ broker, progress coming back through Redis, on PostgreSQL (and once on SQLite wi
 killed mid-scan gives the scan back and it finishes exactly once; the reaper fails scans no worker
 runs any more.
 
-Skipped only when Redis (or RabbitMQ, for its test) is unreachable and no URL was named in the
-environment; every queue and key carries a namespace of its own, so nothing else on the broker is
-touched.
+Redis is the tests' own server (tests/testbed/fixtures_redis.py). The RabbitMQ test uses the machine's
+broker (``OBSERVATORY_TEST_RABBITMQ_URL``, default guest@127.0.0.1): skipped only when none answers and
+the variable is unset; its queue carries a namespace of its own, so nothing else on it is touched.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -45,7 +44,6 @@ from tests.unit.storage.support import postgres_reachable, postgres_server_url, 
 
 pytestmark = pytest.mark.integration
 
-REDIS_ENV = "OBSERVATORY_TEST_REDIS_URL"
 RABBITMQ_ENV = "OBSERVATORY_TEST_RABBITMQ_URL"
 OBSERVATORY = Path(sys.executable).parent / "observatory"
 
@@ -62,8 +60,9 @@ def service_url(env: str, default: str, check: object) -> str:
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> str:
-    return service_url(REDIS_ENV, "redis://127.0.0.1:6379/11", lambda url: redis.Redis.from_url(url).ping())
+def redis_url(redis_server: str) -> str:
+    """The tests' own Redis (tests/testbed/fixtures_redis.py), as broker and for events and pacing."""
+    return redis_server
 
 
 @pytest.fixture(scope="module")
