@@ -31,13 +31,10 @@ from observatory.orchestrate import ScanOptions
 from observatory.storage import open_database
 from observatory.storage.queue import submit_scan
 from observatory.storage.repository import ENDPOINTS, FINDINGS, SCANS
-from observatory.trust_store import load_ca_file
 from observatory.web import SiteSettings, create_app
-from scanners.addresses import HostPort
 from scanners.base import ServiceKind
-from scanners.dns.trust_anchors import load_trust_anchors
 from tests.testbed.dns import DnsTestbed
-from tests.testbed.layout import SCANNER_DOMAIN
+from tests.testbed.engine import flags_for_testbed, options_for_testbed
 from tests.testbed.pki import TestPKI
 from tests.testbed.prosody import ProsodyInstance
 from tests.unit.storage.support import postgres_reachable, postgres_server_url, throwaway_postgres
@@ -79,35 +76,12 @@ def postgres_url() -> Iterator[str]:
 
 
 def engine_args(dns_testbed: DnsTestbed, pki: TestPKI) -> list[str]:
-    host, port = dns_testbed.resolver
-    return [
-        "--resolver",
-        f"{host}:{port}",
-        "--trust-anchor",
-        str(dns_testbed.trust_anchor_path),
-        "--ca-file",
-        str(pki.root_path),
-        "--from-domain",
-        SCANNER_DOMAIN,
-        # Slow enough to be caught mid-scan, polite as in production.
-        "--connection-gap",
-        "0.15",
-        "--timeout",
-        "120",
-    ]
+    # Slow enough to be caught mid-scan, polite as in production.
+    return [*flags_for_testbed(dns_testbed, pki), "--connection-gap", "0.15", "--timeout", "120"]
 
 
 def engine(dns_testbed: DnsTestbed, pki: TestPKI) -> ScanOptions:
-    host, port = dns_testbed.resolver
-    return ScanOptions(
-        domain="site.invalid",
-        resolver=HostPort(host, port),
-        trust_anchors=load_trust_anchors(dns_testbed.trust_anchor_path),
-        ca_file=str(pki.root_path),
-        extra_roots=tuple(load_ca_file(pki.root_path)),
-        from_domain=SCANNER_DOMAIN,
-        timeout=120,
-    )
+    return options_for_testbed(dns_testbed, pki)
 
 
 class Fleet:

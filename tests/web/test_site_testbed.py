@@ -16,15 +16,11 @@ from markupsafe import escape
 from cli import cli
 from observatory.catalogue import catalogue
 from observatory.model import ScanResult
-from observatory.orchestrate import ScanOptions
-from observatory.trust_store import load_ca_file
 from observatory.web import SiteSettings, create_app
-from scanners.addresses import HostPort
-from scanners.dns.trust_anchors import load_trust_anchors
 from scanners.policy import AddressPolicy, parse_networks
 from tests.integration.test_scan_end_to_end import cli_args
 from tests.testbed.dns import DnsTestbed
-from tests.testbed.layout import SCANNER_DOMAIN
+from tests.testbed.engine import options_for_testbed
 from tests.testbed.pki import TestPKI
 from tests.testbed.prosody import ProsodyInstance
 
@@ -39,16 +35,7 @@ def site(
     prosody_weak: ProsodyInstance,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
-    host, port = dns_testbed.resolver
-    engine = ScanOptions(
-        domain="site.invalid",
-        resolver=HostPort(host, port),
-        trust_anchors=load_trust_anchors(dns_testbed.trust_anchor_path),
-        ca_file=str(pki.root_path),
-        extra_roots=tuple(load_ca_file(pki.root_path)),
-        from_domain=SCANNER_DOMAIN,
-        timeout=120,
-    )
+    engine = options_for_testbed(dns_testbed, pki)
     folder = tmp_path_factory.mktemp("site")
     settings = SiteSettings(database_url=f"sqlite:///{folder / 'site.db'}", migrate=True, scan=engine)
     with TestClient(create_app(settings)) as client:
@@ -113,16 +100,7 @@ def test_the_site_reports_what_the_cli_reports(
 
 
 def public_site(dns_testbed: DnsTestbed, pki: TestPKI, folder: Path, **policy: object) -> TestClient:
-    host, port = dns_testbed.resolver
-    engine = ScanOptions(
-        domain="site.invalid",
-        resolver=HostPort(host, port),
-        trust_anchors=load_trust_anchors(dns_testbed.trust_anchor_path),
-        extra_roots=tuple(load_ca_file(pki.root_path)),
-        from_domain=SCANNER_DOMAIN,
-        timeout=120,
-        policy=AddressPolicy(public_only=True, **policy),  # type: ignore[arg-type]
-    )
+    engine = options_for_testbed(dns_testbed, pki, policy=AddressPolicy(public_only=True, **policy))  # type: ignore[arg-type]
     settings = SiteSettings(database_url=f"sqlite:///{folder / 'public.db'}", migrate=True, scan=engine, public=True)
     return TestClient(create_app(settings))
 
