@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from observatory.jobs.distributed import send_scans
 from observatory.model import ScanRequest
 from observatory.orchestrate import ScanOptions
 from observatory.storage import open_database
@@ -98,7 +99,7 @@ class Fleet:
         return pids
 
     def output(self) -> str:
-        return "\n".join(log.read_text(errors="replace")[-3000:] for log in self.logs)
+        return "\n".join(log.read_text(errors="replace") for log in self.logs)
 
 
 @contextmanager
@@ -198,6 +199,15 @@ def test_two_workers_scan_through_the_broker_and_report_progress(
         assert done["grades"]["c2s"]["letter"] == "A+"
         weak_body = client.get(f"/api/v1/scans/{weak}").json()
         assert "tls.protocol.tls10" in {finding["id"] for finding in weak_body["result"]["findings"]}
+        # A task delivered again for a finished scan does nothing.
+        send_scans(redis_url, [strong], namespace)
+        deadline = time.monotonic() + 20
+        while fleet.output().count("observatory.scan[") < 6:  # received + succeeded, three times
+            assert time.monotonic() < deadline, fleet.output()
+            time.sleep(0.2)
+        again = client.get(f"/api/v1/scans/{strong}").json()
+        assert (again["status"], again["finished_at"]) == ("done", done["finished_at"])
+        assert "s: None" in fleet.output()  # the task's result: not run
     # Both workers took part.
     assert all("observatory.scan" in log.read_text() for log in fleet.logs), fleet.output()
 
