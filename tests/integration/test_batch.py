@@ -14,6 +14,7 @@ from cli import EXIT_BELOW_BAR, EXIT_OK, EXIT_USAGE, cli
 from observatory.model import ScanResult
 from tests.integration.test_scan_end_to_end import cli_args
 from tests.testbed.dns import DnsTestbed
+from tests.testbed.engine import flags_for_testbed
 from tests.testbed.pki import TestPKI
 from tests.testbed.prosody import ProsodyInstance
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def engine(dns_testbed: DnsTestbed, pki: TestPKI) -> list[str]:
-    return cli_args(dns_testbed, pki, "unused")[2:]
+    return flags_for_testbed(dns_testbed, pki)
 
 
 def grades(result: ScanResult) -> dict[str, str | None]:

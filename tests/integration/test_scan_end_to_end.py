@@ -15,6 +15,7 @@ from scanners.addresses import HostPort
 from scanners.base import ServiceKind
 from scanners.dns.trust_anchors import load_trust_anchors
 from tests.testbed.dns import DnsTestbed
+from tests.testbed.engine import flags_for_testbed
 from tests.testbed.https_server import HttpsTestServer
 from tests.testbed.layout import SCANNER_DOMAIN
 from tests.testbed.pki import TestPKI
@@ -117,20 +118,7 @@ def test_bogus_zone_gives_f(dns_testbed: DnsTestbed, pki: TestPKI, prosody_stron
 
 
 def cli_args(dns_testbed: DnsTestbed, pki: TestPKI, domain: str, *extra: str) -> list[str]:
-    host, port = dns_testbed.resolver
-    return [
-        "scan",
-        domain,
-        "--resolver",
-        f"{host}:{port}",
-        "--trust-anchor",
-        str(dns_testbed.trust_anchor_path),
-        "--ca-file",
-        str(pki.root_path),
-        "--from-domain",
-        SCANNER_DOMAIN,
-        *extra,
-    ]
+    return ["scan", domain, *flags_for_testbed(dns_testbed, pki), *extra]
 
 
 def test_cli_json_report_fail_under_and_saved_history(
