@@ -65,6 +65,10 @@ def etag_of(summary: ScanSummary, variant: str) -> str:
     return f'"{summary.id}-{judged:.0f}-{variant}"'
 
 
+#: Renders of uncached pages at once in this process.
+RENDERING = threading.BoundedSemaphore(2)
+
+
 class RenderCache:
     """Rendered responses of done scans, least recently used out first (thread-safe)."""
 
@@ -101,6 +105,8 @@ def cached_response(
     key = f"{etag}:{media_type}"
     body = cache.get(key)
     if body is None:
-        body = render().encode("utf-8")
+        # Rendering is pure Python: more at once than cores only adds GIL hand-offs to everyone's wait.
+        with RENDERING:
+            body = cache.get(key) or render().encode("utf-8")
         cache.put(key, body)
     return Response(body, media_type=media_type, headers=headers)
