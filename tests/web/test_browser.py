@@ -51,6 +51,7 @@ pytestmark = [
 ]
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -208,7 +209,10 @@ def _wait_for_report(driver: WebDriver, site: Site, domain: str) -> None:
         return bool(headings and headings[0].text == domain and d.find_elements(By.CSS_SELECTOR, ".grade-big"))
 
     try:
-        WebDriverWait(driver, REPORT_WAIT, poll_frequency=0.5).until(report_shown)
+        # The progress page replaces itself with the report: an element found a moment ago may be gone.
+        WebDriverWait(
+            driver, REPORT_WAIT, poll_frequency=0.5, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(report_shown)
     except Exception:
         path = _screenshot(driver, f"timeout-{domain}")
         pytest.fail(
