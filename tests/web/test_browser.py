@@ -201,6 +201,26 @@ def _submit(driver: WebDriver, base: str, domain: str, *, kinds: str = "both") -
     return int(match.group(1))
 
 
+def _progress_shown(driver: WebDriver, domain: str, by: str, selector: str) -> bool:
+    """The progress page is up (its title) and shows ``selector``; it may reload itself (meta refresh)
+    or turn into the report meanwhile, so the look is retried on a stale page."""
+
+    def shown(d: WebDriver) -> bool:
+        if not d.title.startswith(f"Scanning {domain}"):
+            return False
+        found = d.find_elements(by, selector)
+        return bool(found and found[0].is_displayed())
+
+    try:
+        return bool(
+            WebDriverWait(driver, 15, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(
+                shown
+            )
+        )
+    except Exception:
+        return False
+
+
 def _wait_for_report(driver: WebDriver, site: Site, domain: str) -> None:
     def report_shown(d: WebDriver) -> bool:
         headings = d.find_elements(By.TAG_NAME, "h1")
@@ -259,8 +279,7 @@ def test_form_progress_and_report_with_javascript(site: Site, browser_factory) -
     started = time.monotonic()
     scan_id = _submit(driver, site.url, DOMAIN)
     # Given the redirect, the progress page shows first (the scan takes seconds), with its live status.
-    assert driver.title.startswith(f"Scanning {DOMAIN}"), driver.title
-    assert driver.find_element(By.ID, "status").is_displayed()
+    assert _progress_shown(driver, DOMAIN, By.ID, "status"), driver.title
     # When the scan ends, the script replaces the page with the report, without a reload by hand.
     _wait_for_report(driver, site, DOMAIN)
     assert driver.current_url == f"{site.url}/scans/{scan_id}"
@@ -281,10 +300,7 @@ def test_form_progress_and_report_without_javascript(site: Site, browser_factory
     driver = browser_factory(javascript=False)
     scan_id = _submit(driver, site.url, WEAK_DOMAIN, kinds="c2s")
     # Without JavaScript the progress page says it reloads itself, and the meta refresh gets the report.
-    assert driver.title.startswith(f"Scanning {WEAK_DOMAIN}"), driver.title
-    notice = driver.find_elements(By.XPATH, "//noscript/p[contains(., 'reloads every')]")
-    assert notice
-    assert notice[0].is_displayed()
+    assert _progress_shown(driver, WEAK_DOMAIN, By.XPATH, "//noscript/p[contains(., 'reloads every')]"), driver.title
     _wait_for_report(driver, site, WEAK_DOMAIN)
     assert driver.current_url == f"{site.url}/scans/{scan_id}"
     # The weak Prosody's c2s: the DANE mismatch caps it at F, TLS 1.0 is among the findings.
