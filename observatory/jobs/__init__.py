@@ -8,7 +8,7 @@ function every executor uses to run a scan by id.
 """
 
 from observatory.jobs.events import EventBus, LocalEventBus, ProgressEvent
-from observatory.jobs.executor import Executor, LocalExecutor
+from observatory.jobs.executor import Executor, LocalExecutor, SubmitError
 from observatory.jobs.runner import options_for, run_stored_scan
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "LocalEventBus",
     "LocalExecutor",
     "ProgressEvent",
+    "SubmitError",
     "options_for",
     "run_stored_scan",
 ]

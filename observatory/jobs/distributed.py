@@ -21,12 +21,12 @@ from celery import Celery, signals
 from kombu import Queue
 
 from observatory.jobs.events import ProgressEvent
-from observatory.jobs.executor import INTERRUPTED
+from observatory.jobs.executor import INTERRUPTED, SubmitError
 from observatory.jobs.redis_events import RedisEventBus
 from observatory.jobs.runner import run_stored_scan
 from observatory.model import ScanRequest
 from observatory.orchestrate import ScanOptions
-from observatory.storage import Database, open_database
+from observatory.storage import Database, fail_scan, open_database
 from observatory.storage.blocklist import blocking
 from observatory.storage.queue import fail_interrupted, submit_scan
 from observatory.storage.schedule import due_for_rescan, snapshot_stats
@@ -241,8 +241,17 @@ class CeleryExecutor:
         await asyncio.to_thread(self.events.close)
 
     def submit(self, scan_id: int) -> None:
-        self.events.publish(ProgressEvent(scan_id=scan_id, status="queued", step="queued", message="waiting"))
-        self.app.send_task(SCAN_TASK, args=[scan_id], queue=self.queue)
+        try:
+            self.app.send_task(
+                SCAN_TASK, args=[scan_id], queue=self.queue, retry_policy={"max_retries": 2, "interval_start": 0.2}
+            )
+            self.events.publish(ProgressEvent(scan_id=scan_id, status="queued", step="queued", message="waiting"))
+        except Exception as exc:  # broker or Redis down: the scan must not sit queued with no task behind it
+            reason = f"the scan could not be handed to the workers ({type(exc).__name__}: {exc})"
+            log.error("scan #%d: %s", scan_id, reason)
+            with self.database.connection_errors(), self.database.session() as session:
+                fail_scan(session, scan_id=scan_id, error=reason)
+            raise SubmitError("The scanners cannot be reached right now; try again in a minute.") from exc
 
 
 def send_scans(broker_url: str, scan_ids: list[int], namespace: str = DEFAULT_NAMESPACE) -> None:

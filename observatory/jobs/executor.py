@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the process running this scan stopped before it finished; submit it again"
 
 
+class SubmitError(Exception):
+    """The scan could not be handed to whatever runs scans (e.g. the broker is down); it was failed with
+    the reason, and the message says what the visitor can do."""
+
+
 class Executor(Protocol):
     events: EventBus
 
@@ -33,7 +38,7 @@ class Executor(Protocol):
         """Stop; scans cut short are failed with the reason."""
 
     def submit(self, scan_id: int) -> None:
-        """Run queued scan ``scan_id`` (already stored as queued)."""
+        """Run queued scan ``scan_id`` (already stored as queued); SubmitError when it cannot."""
 
 
 class LocalExecutor:

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from starlette.requests import Request
 
+from observatory.jobs import SubmitError
 from observatory.model import ScanRequest
 from observatory.storage.blocklist import blocking
 from observatory.storage.queue import LimitReached, Submitted, submit_scan
@@ -89,5 +90,8 @@ def submit(request: Request, submission: Submission) -> Submitted:
         status = 429 if exc.scope == "client" else 503
         raise SiteError(status, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     if submitted.created:
-        site.executor.submit(submitted.scan_id)
+        try:
+            site.executor.submit(submitted.scan_id)
+        except SubmitError as exc:
+            raise SiteError(503, str(exc), headers={"Retry-After": "60"}) from None
     return submitted

@@ -279,3 +279,22 @@ def test_rabbitmq_broker(testbed: tuple[DnsTestbed, TestPKI], redis_url: str, tm
         body = wait_status(client, scan_id, {"done", "failed"}, 120, fleet)
     assert body["status"] == "done"
     assert body["grades"]["c2s"]["letter"] == "A+"
+
+
+def test_a_broker_that_is_down_fails_the_submission_plainly(tmp_path: Path) -> None:
+    from tests.web.conftest import closed_loopback_port, offline_template
+
+    dead = f"redis://127.0.0.1:{closed_loopback_port()}/0"
+    db_url = f"sqlite:///{tmp_path / 'site.db'}"
+    open_database(db_url, migrate=True).dispose()
+    with site_for(db_url, dead, dead, "obs-test-down", offline_template()) as client:
+        started = time.monotonic()
+        refused = client.post("/api/v1/scans", json={"domain": "down.example"})
+        assert time.monotonic() - started < 20
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "60"
+        assert "cannot be reached" in refused.json()["detail"]
+        # Nothing is left queued with no task behind it: the scan failed, saying why.
+        (scan,) = client.get("/api/v1/domains/down.example/history").json()["scans"]
+        assert scan["status"] == "failed"
+        assert "could not be handed to the workers" in scan["error"]
