@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from observatory.model import ScanRequest, ScanResult
 from observatory.orchestrate import ScanOptions, run_scan
 from observatory.storage import Database, get_scan
 from observatory.storage.queue import submit_scan
+from observatory.storage.records import ScanStatus
+from observatory.storage.repository import SCANS
 from scanners.base import ServiceKind
 from scanners.connection import Limiter
 from scanners.dns.names import DomainError, normalize_domain
@@ -118,14 +122,22 @@ def wait_all(
     deadline = None if timeout is None else time.monotonic() + timeout
     while pending:
         with database.connection_errors(), database.session() as session:
-            for scan_id in list(pending):
+            # One query for the states of the pending scans; only those that ended are read in full.
+            states = dict(
+                session.execute(select(SCANS.c.id, SCANS.c.status).where(SCANS.c.id.in_(list(pending)))).all()
+            )
+            for scan_id in set(pending) - set(states):
+                yield BatchItem(pending.pop(scan_id), None, "the scan was deleted")
+            ended = [i for i, status in states.items() if status in (ScanStatus.DONE.value, ScanStatus.FAILED.value)]
+            for scan_id in list(ended):
                 found = get_scan(session, scan_id=scan_id)
+                domain = pending.pop(scan_id)
                 if found is None:
-                    yield BatchItem(pending.pop(scan_id), None, "the scan was deleted")
-                elif found.summary.status.value == "done":
-                    yield BatchItem(pending.pop(scan_id), found.result)
-                elif found.summary.status.value == "failed":
-                    yield BatchItem(pending.pop(scan_id), None, found.summary.error or "failed")
+                    yield BatchItem(domain, None, "the scan was deleted")
+                elif found.summary.status is ScanStatus.DONE:
+                    yield BatchItem(domain, found.result)
+                else:
+                    yield BatchItem(domain, None, found.summary.error or "failed")
         if pending:
             if deadline is not None and time.monotonic() > deadline:
                 for scan_id, domain in pending.items():

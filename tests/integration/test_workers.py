@@ -298,3 +298,38 @@ def test_a_broker_that_is_down_fails_the_submission_plainly(tmp_path: Path) -> N
         (scan,) = client.get("/api/v1/domains/down.example/history").json()["scans"]
         assert scan["status"] == "failed"
         assert "could not be handed to the workers" in scan["error"]
+
+
+def test_a_domains_file_through_the_workers(
+    testbed: tuple[DnsTestbed, TestPKI], redis_url: str, postgres_url: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from cli import EXIT_OK, cli
+    from observatory.model import ScanResult
+
+    dns_testbed, pki = testbed
+    namespace = f"obs-test-{uuid.uuid4().hex[:8]}"
+    listing = tmp_path / "domains.txt"
+    listing.write_text("example.test\nweak.example.test\n")
+    broker = ["--broker", redis_url, "--redis", redis_url, "--namespace", namespace, "--db", postgres_url]
+    with workers(1, redis_url, postgres_url, namespace, engine_args(dns_testbed, pki), tmp_path, redis_url) as fleet:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "scan",
+                "--from-file",
+                str(listing),
+                "--kind",
+                "c2s",
+                "--format",
+                "json",
+                *broker,
+                *flags_for_testbed(dns_testbed, pki),
+            ],
+            catch_exceptions=False,
+        )
+    assert result.exit_code == EXIT_OK, (result.output, fleet.output())
+    documents = {ScanResult.model_validate_json(line).domain for line in result.stdout.splitlines()}
+    assert documents == {"example.test", "weak.example.test"}
+    assert "observatory.scan[" in fleet.output()
