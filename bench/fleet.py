@@ -44,10 +44,8 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -69,6 +67,7 @@ from observatory.storage import open_database
 from scanners.base import ServiceKind
 from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.engine import flags_for_testbed, options_for_testbed
+from tests.testbed.fixtures_redis import redis_answers
 from tests.testbed.layout import SCANNER_DOMAIN, XmppPorts
 from tests.testbed.pki import Leaf, TestPKI, _name, _private_key, _write_key, _write_pem, srv_id, xmpp_addr
 from tests.testbed.ports import PortAllocator, is_free
@@ -292,31 +291,6 @@ def connections(result: ScanResult) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def stop_process(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
-    finally:
-        client.close()
-
-
 # The run --------------------------------------------------------------------------------------------
 
 
@@ -375,30 +349,21 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
         observatory, "worker", "--broker", redis_url, "--redis", redis_url, "--namespace", namespace,
         "--db", db_url, "--concurrency", str(args.concurrency), "--log-level", "info", *flags_for_testbed(dns, pki),
     ]  # fmt: skip
-    workers: list[subprocess.Popen[bytes]] = []
-    logs = []
+    workers: list[ManagedProcess] = []
     for n in range(args.workers):
         log_path = root / f"worker-{n + 1}.log"
-        logs.append(log_path)
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                worker_argv, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        workers.append(process)
-        stack.callback(stop_process, process)
-    while not all(" ready." in path.read_text(errors="replace") for path in logs):
-        for process, path in zip(workers, logs, strict=True):
-            if process.poll() is not None:
-                raise TestbedError(f"a worker exited ({process.returncode}):\n{path.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise TestbedError("the workers did not start in time")
-        time.sleep(0.2)
+        worker = ManagedProcess(f"worker {n + 1}", worker_argv, log_path=log_path, env=environment)
+        stack.callback(worker.stop, 15.0)
+        worker.start(
+            lambda path=log_path: " ready." in path.read_text(errors="replace"),
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
+        workers.append(worker)
     setup_seconds = time.perf_counter() - started_setup
     print(f"set up in {setup_seconds:.0f} s: {args.domains} domains on {args.addresses} addresses, "
           f"{args.workers} workers ready", file=sys.stderr, flush=True)  # fmt: skip
 
-    memory = [WorkerMemory(process.pid) for process in workers]
+    memory = [WorkerMemory(worker.proc.pid) for worker in workers if worker.proc is not None]
     sampler = Sampler(memory)
     sampler.start()
     stack.callback(sampler.halt.set)
@@ -503,14 +468,14 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
     if len(problems) > 10:
         print(f"  … and {len(problems) - 10} more")
     worker_errors = []
-    for path in logs:
+    for path in (worker.log_path for worker in workers):
         worker_errors += [line for line in path.read_text(errors="replace").splitlines() if "ERROR" in line]
     for line in worker_errors[:5]:
         print(f"  worker log: {line[:300]}")
     if args.keep_logs:
         target = Path(args.keep_logs)
         target.mkdir(parents=True, exist_ok=True)
-        for path in [*logs, *(server.log_path for server in servers)]:
+        for path in [*(worker.log_path for worker in workers), *(server.log_path for server in servers)]:
             shutil.copy(path, target / f"{path.parent.name}-{path.name}")
     return 0 if done == args.domains and not unfinished else 1
 

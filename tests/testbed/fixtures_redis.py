@@ -21,7 +21,7 @@ from tests.testbed.process import ManagedProcess
 REDIS_ENV = "OBSERVATORY_TEST_REDIS_URL"
 
 
-def _answers(url: str) -> bool:
+def redis_answers(url: str) -> bool:
     client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
     try:
         return bool(client.ping())
@@ -36,7 +36,7 @@ def redis_server(ports: PortAllocator, testbed_root: Path) -> Iterator[str]:
     """The URL of a running Redis (database 0 of the tests' own server)."""
     configured = os.environ.get(REDIS_ENV)
     if configured:
-        if not _answers(configured):
+        if not redis_answers(configured):
             pytest.fail(f"{REDIS_ENV}={configured} is set but that Redis does not answer")
         yield configured
         return
@@ -50,7 +50,7 @@ def redis_server(ports: PortAllocator, testbed_root: Path) -> Iterator[str]:
     argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
             "--dir", str(folder), "--protected-mode", "yes"]  # fmt: skip
     server = ManagedProcess("redis-server", argv, log_path=folder / "redis.log")
-    server.start(lambda: _answers(url))
+    server.start(lambda: redis_answers(url))
     try:
         yield url
     finally:
