@@ -446,6 +446,19 @@ def broker_options(function: Callable[..., None]) -> Callable[..., None]:
 
 GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
 
+#: Batches and workers: domains hosted on one endpoint share its TLS enumeration once confirmed.
+SHARE_TLS_OPTION = click.option(
+    "--share-tls/--no-share-tls",
+    default=True,
+    show_default=True,
+    envvar="OBSERVATORY_SHARE_TLS",
+    show_envvar=True,
+    help="Domains hosted on one server address and port share one TLS enumeration (versions, suites, "
+    "order, groups, DH): each further domain sends one hello per version with its own name and takes "
+    "the lists only when every answer is the predicted one (its certificate, staple, ticket and "
+    "extension answers are always its own; the report says where the lists came from).",
+)
+
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("domain", required=False)
@@ -465,6 +478,7 @@ GRADE_CHOICES = ["A+", "A", "A-", "B", "C", "D", "E", "T", "F"]
     metavar="N",
     help="With --from-file: domains scanned at once in this process.",
 )
+@SHARE_TLS_OPTION
 @click.option(
     "--kind",
     type=click.Choice(["c2s", "s2s", "both"]),
@@ -532,6 +546,7 @@ def scan(
     domain: str | None,
     from_file: Path | None,
     concurrency: int,
+    share_tls: bool,
     kind: str,
     output_format: str,
     output: Path | None,
@@ -571,6 +586,7 @@ def scan(
             db_url,
             broker_url,
             namespace,
+            share_tls,
         )
         return
     if domain is None:
@@ -640,6 +656,7 @@ def scan_batch(
     db_url: str | None,
     broker_url: str | None,
     namespace: str,
+    share_tls: bool = True,
 ) -> None:
     """``scan --from-file``: every domain, a line of output as each scan ends; the worst exit code."""
     from observatory.batch import BatchItem, DomainListError, read_domains, scan_locally, submit_all, wait_all
@@ -685,7 +702,7 @@ def scan_batch(
             with _storage_errors(), storage.open_database(db_url) if save else contextlib.nullcontext() as database:
 
                 async def run() -> None:
-                    async for item in scan_locally(domains, template, kinds, concurrency):
+                    async for item in scan_locally(domains, template, kinds, concurrency, share_tls=share_tls):
                         if database is not None and item.result is not None:
                             with database.connection_errors(), database.session() as session:
                                 storage.save_result(session, result=item.result)
@@ -1239,6 +1256,7 @@ def _check_broker(broker_url: str, redis_url: str | None) -> str:
     show_envvar=True,
     help="How much the worker logs.",
 )
+@SHARE_TLS_OPTION
 @broker_options
 @engine_options
 @_db_option
@@ -1248,6 +1266,7 @@ def worker(
     rescan_after: float,
     rescan_batch: int,
     log_level: str,
+    share_tls: bool,
     broker_url: str | None,
     redis_url: str | None,
     namespace: str,
@@ -1277,6 +1296,7 @@ def worker(
         namespace=namespace,
         rescan_after=timedelta(days=rescan_after),
         rescan_batch=rescan_batch,
+        share_tls=share_tls,
     )
     configure_worker(app, context)
     if beat:

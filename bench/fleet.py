@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import platform
 import re
@@ -55,9 +54,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from observatory.batch import submit_all, wait_all
 from observatory.jobs.distributed import send_scans
@@ -69,7 +65,7 @@ from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.engine import flags_for_testbed, options_for_testbed
 from tests.testbed.fixtures_redis import redis_answers
 from tests.testbed.layout import SCANNER_DOMAIN, XmppPorts
-from tests.testbed.pki import Leaf, TestPKI, _name, _private_key, _write_key, _write_pem, srv_id, xmpp_addr
+from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator, is_free
 from tests.testbed.process import ManagedProcess, TestbedError, tcp_ready
 from tests.testbed.prosody import ProsodyConfig, check_prosody_installed, render_config
@@ -109,66 +105,6 @@ def fleet_ports(allocator: PortAllocator, addresses: list[str]) -> XmppPorts:
         if free_everywhere(port):
             chosen.append(port)
     return XmppPorts(c2s=chosen[0], c2s_direct=chosen[1], s2s=chosen[2], s2s_direct=chosen[3])
-
-
-def issue_leaf(pki: TestPKI, name: str, domains: list[str], folder: Path) -> Leaf:
-    """A leaf for every domain of one address: DNS-ID and both SRV-IDs per domain (XmppAddr too)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = _private_key("fleet", "rsa2048")
-    names: list[x509.GeneralName] = []
-    for domain in domains:
-        names += [x509.DNSName(domain), srv_id("xmpp-client", domain), srv_id("xmpp-server", domain)]
-        names.append(xmpp_addr(domain))
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    issuer_key = pki._intermediate_key  # the testbed's own intermediate signs the fleet's leaves
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(domains[0]))
-        .issuer_name(pki.intermediate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-        .sign(issuer_key, hashes.SHA256())
-    )
-    der = cert.public_bytes(serialization.Encoding.DER)
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    cert_path = _write_pem(folder / "cert.pem", cert)
-    return Leaf(
-        name=name,
-        cert=cert,
-        der=der,
-        cert_path=cert_path,
-        key_path=_write_key(folder / "key.pem", key),
-        chain_path=_write_pem(folder / "chain.pem", cert, pki.intermediate),
-        spki_sha256=hashlib.sha256(spki).hexdigest(),
-        sha256=hashlib.sha256(der).hexdigest(),
-        issuer_chain=(pki.intermediate, pki.root),
-    )
 
 
 def fleet_zone(hosted: list[list[str]], ports: XmppPorts, spki_sha256: str) -> ZoneSpec:
@@ -306,9 +242,7 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
     dns_authoritative, dns_resolver, redis_port = allocator.take_many(3)
 
     pki = TestPKI.create(root / "pki")
-    leaves = [
-        issue_leaf(pki, f"fleet-{k + 1}", hosted[k], root / "pki" / f"fleet-{k + 1}") for k in range(args.addresses)
-    ]
+    leaves = [pki.hosting_leaf(f"fleet-{k + 1}", hosted[k]) for k in range(args.addresses)]
     zones = [fleet_zone(hosted, ports, leaves[0].spki_sha256), ZoneSpec(SCANNER_DOMAIN, records=["@ A 127.0.0.1"])]
     dns = DnsTestbed(root / "dns", zones, authoritative_port=dns_authoritative, resolver_port=dns_resolver)
     dns.start()

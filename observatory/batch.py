@@ -23,6 +23,7 @@ from observatory.storage.repository import SCANS
 from scanners.base import ServiceKind
 from scanners.connection import Limiter
 from scanners.dns.names import DomainError, normalize_domain
+from scanners.tls.templates import MemoryTemplates
 
 #: A domains file larger than this is refused (a list of domains, not a dump).
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -71,16 +72,26 @@ class BatchItem:
 
 
 async def scan_locally(
-    domains: Iterable[str], template: ScanOptions, kinds: tuple[ServiceKind, ...], concurrency: int = 2
+    domains: Iterable[str],
+    template: ScanOptions,
+    kinds: tuple[ServiceKind, ...],
+    concurrency: int = 2,
+    *,
+    share_tls: bool = True,
 ) -> AsyncIterator[BatchItem]:
-    """Scan every domain here, ``concurrency`` at a time, one limiter for all; results as they end."""
+    """Scan every domain here, ``concurrency`` at a time, one limiter for all; results as they end.
+
+    ``share_tls``: an endpoint hosting several of the domains is enumerated once, and each further
+    domain confirms that enumeration with its own hellos (``scanners.tls.shared``).
+    """
     limiter = Limiter(template.limiter, template.policy)
+    templates = MemoryTemplates() if share_tls else None
     waiting = list(domains)
     running: set[asyncio.Task[BatchItem]] = set()
 
     async def one(domain: str) -> BatchItem:
         options = dataclasses.replace(template, domain=domain, kinds=kinds)
-        return BatchItem(domain, await run_scan(options, limiter=limiter))
+        return BatchItem(domain, await run_scan(options, limiter=limiter, templates=templates))
 
     try:
         while waiting or running:

@@ -44,6 +44,8 @@ from scanners.stream.prober import ProbeOptions, probe_stream
 from scanners.tls.enumeration import TlsScanOptions, scan_tls
 from scanners.tls.facts import TlsFacts
 from scanners.tls.openers import endpoint_opener
+from scanners.tls.shared import scan_tls_sharing
+from scanners.tls.templates import TemplateStore, endpoint_key
 
 #: The scanner's own domain on s2s streams when none is given (``from``). A name under
 #: ``.invalid`` (RFC 6761) can never make the scanned server connect anywhere.
@@ -139,10 +141,13 @@ def _service_facts(service: ServiceDiscovery, endpoints: list[EndpointFacts]) ->
 
 
 class _Run:
-    def __init__(self, options: ScanOptions, observer: Observer, limiter: Limiter | None) -> None:
+    def __init__(
+        self, options: ScanOptions, observer: Observer, limiter: Limiter | None, templates: TemplateStore | None
+    ) -> None:
         self.options = options
         self.observer = observer
         self.limiter = limiter or Limiter(options.limiter, options.policy)
+        self.templates = templates
         self.done = 0
         self.total = 0
 
@@ -173,7 +178,11 @@ class _Run:
             probe_timeout=self.options.probe_timeout,
             max_in_flight=self.options.limiter.max_in_flight,
         )
-        return await scan_tls(endpoint_opener(endpoint, self.limiter, self.options.probe_timeout), options)
+        opener = endpoint_opener(endpoint, self.limiter, self.options.probe_timeout)
+        if self.templates is None:
+            return await scan_tls(opener, options)
+        key = endpoint_key(facts.kind, facts.transport, facts.address, facts.port, options)
+        return await scan_tls_sharing(opener, options, self.templates, key)
 
     async def _probe(self, facts: EndpointFacts, name: str, job: Any) -> Any:
         try:
@@ -224,13 +233,20 @@ class _Run:
         return probed
 
 
-async def collect(options: ScanOptions, observer: Observer = _ignore, limiter: Limiter | None = None) -> ScanFacts:
+async def collect(
+    options: ScanOptions,
+    observer: Observer = _ignore,
+    limiter: Limiter | None = None,
+    templates: TemplateStore | None = None,
+) -> ScanFacts:
     """Discover and probe; the facts of the scan, unjudged.
 
     ``limiter``: one shared by concurrent scans (a site), so the per-address pacing holds across them
-    (many domains are hosted on one address); by default the scan has its own.
+    (many domains are hosted on one address); by default the scan has its own. ``templates``: a batch's
+    store of TLS enumerations, so domains hosted on one endpoint share its enumeration once their own
+    hellos confirm it (``scanners.tls.shared``); by default every endpoint is enumerated.
     """
-    run = _Run(options, observer, limiter)
+    run = _Run(options, observer, limiter, templates)
     started_at = datetime.now(UTC)
     deadline = time.monotonic() + options.timeout
     run.emit(EventKind.DISCOVERY_STARTED, f"looking up {options.domain}")
@@ -329,8 +345,13 @@ async def _finish_web(
     return None
 
 
-async def run_scan(options: ScanOptions, observer: Observer = _ignore, limiter: Limiter | None = None) -> ScanResult:
-    facts = await collect(options, observer, limiter)
+async def run_scan(
+    options: ScanOptions,
+    observer: Observer = _ignore,
+    limiter: Limiter | None = None,
+    templates: TemplateStore | None = None,
+) -> ScanResult:
+    facts = await collect(options, observer, limiter, templates)
     observer(ScanEvent(EventKind.JUDGING, "grading"))
     result = judge(facts, extra_roots=options.extra_roots)
     observer(ScanEvent(EventKind.DONE, "done"))

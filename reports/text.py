@@ -114,6 +114,8 @@ def _endpoint_table(result: ScanResult) -> Table:
             host = f"[{endpoint.address}]" if ":" in endpoint.address else endpoint.address
             if endpoint.tls and endpoint.tls.versions:
                 versions = _versions(endpoint.tls.versions)
+                if endpoint.tls.shared_from is not None:  # lists of another hosted domain's scan, confirmed
+                    versions += " (shared)"
             else:
                 versions = endpoint.errors[0].reason.value if endpoint.errors else "—"
             target = endpoint.target if endpoint.target != previous_target else ""

@@ -32,6 +32,7 @@ from observatory.storage.queue import fail_interrupted, submit_scan
 from observatory.storage.schedule import due_for_rescan, snapshot_stats
 from scanners.connection import Limiter
 from scanners.connection.shared_limits import SharedGates
+from scanners.tls.templates import RedisTemplates
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ class WorkerContext:
     #: Listed domains are scanned again when their newest scan is this old, at most ``rescan_batch`` per run.
     rescan_after: timedelta = timedelta(days=7)
     rescan_batch: int = 50
+    #: Domains hosted on one endpoint share its TLS enumeration (kept in Redis for the whole fleet),
+    #: each confirming it with its own hellos first.
+    share_tls: bool = True
     database: Database | None = field(default=None, repr=False)
     events: RedisEventBus | None = field(default=None, repr=False)
 
@@ -196,12 +200,22 @@ def run_task(scan_id: int, *, redelivered: bool = False) -> str | None:
     async def run() -> str | None:
         shared = SharedGates(context.redis_url, prefix=f"{context.namespace}:pace:")
         limiter = Limiter(context.template.limiter, context.template.policy, shared=shared)
+        templates = RedisTemplates.from_url(context.redis_url, prefix=f"{context.namespace}:tls:")
         try:
             # Late acknowledgement redelivers only tasks whose worker was lost: a scan found running is
             # that worker's, and starts over here.
-            return await run_stored_scan(database, scan_id, context.template, events.publish, limiter, take_over=True)
+            return await run_stored_scan(
+                database,
+                scan_id,
+                context.template,
+                events.publish,
+                limiter,
+                take_over=True,
+                templates=templates if context.share_tls else None,
+            )
         finally:
             await shared.aclose()
+            await templates.aclose()
 
     log.info("scan #%d%s", scan_id, " (redelivered)" if redelivered else "")
     return asyncio.run(run())

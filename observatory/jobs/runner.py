@@ -14,6 +14,7 @@ from observatory.orchestrate import ScanEvent, ScanOptions, run_scan
 from observatory.storage import Database, StorageError, fail_scan, finish_scan
 from observatory.storage.queue import claim_scan
 from scanners.connection import Limiter
+from scanners.tls.templates import TemplateStore
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,15 @@ async def run_stored_scan(
     limiter: Limiter | None = None,
     *,
     take_over: bool = False,
+    templates: TemplateStore | None = None,
 ) -> str | None:
     """Run queued scan ``scan_id`` to its end; its final status (``done``/``failed``), or None when it was
     not queued (gone, or already taken by another runner: nothing is done twice).
 
     ``limiter``: shared by the scans a process runs at once, so pacing per server address holds across
     domains hosted on the same address. ``take_over``: also start over a scan left ``running`` (a task
-    redelivered because its worker was lost).
+    redelivered because its worker was lost). ``templates``: TLS enumerations shared by the domains
+    hosted on one endpoint (a fleet's), see ``scanners.tls.shared``.
     """
     try:
         request = await asyncio.to_thread(_claim, database, scan_id, take_over)
@@ -78,7 +81,7 @@ async def run_stored_scan(
         )
 
     try:
-        result = await run_scan(options_for(template, request), observe, limiter)
+        result = await run_scan(options_for(template, request), observe, limiter, templates)
         await asyncio.to_thread(_finish, database, scan_id, result)
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_fail, database, scan_id, "the site stopped during the scan"))

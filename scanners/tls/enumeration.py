@@ -32,10 +32,10 @@ from scanners.tls.wire import VERSION_CODES, AlertDescription
 __all__ = ["TlsScanOptions", "scan_tls"]
 
 #: Versions whose chain travels in clear, best first.
-_CLEAR_CHAIN_VERSIONS = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
+CLEAR_CHAIN_VERSIONS = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
 
 
-class _Verdict(Enum):
+class Verdict(Enum):
     ACCEPTED = auto()
     #: Answered at another version, or refused the version outright: this version is not spoken.
     OTHER_VERSION = auto()
@@ -65,7 +65,7 @@ class _Walk:
 
 
 @dataclass
-class _VersionResult:
+class VersionResult:
     supported: bool = False
     suites: Sequence[int] = ()
     server_order: bool | None = None
@@ -74,29 +74,29 @@ class _VersionResult:
     first: ProbeResult | None = None
 
 
-class _Scan(Prober):
+class Enumeration(Prober):
     """Versions and suites: the walks over each version's candidate suites."""
 
-    def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[_Verdict, int]:
+    def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[Verdict, int]:
         hello = result.server_hello
         if result.outcome is Outcome.CONNECT_FAILED:
-            return _Verdict.UNREACHABLE, 0
+            return Verdict.UNREACHABLE, 0
         if hello is None:
             if result.alert is not None and result.alert.description == AlertDescription.PROTOCOL_VERSION:
-                return _Verdict.OTHER_VERSION, 0
-            return _Verdict.REFUSED, 0
+                return Verdict.OTHER_VERSION, 0
+            return Verdict.REFUSED, 0
         if hello.version != VERSION_CODES[version]:
-            return _Verdict.OTHER_VERSION, 0
+            return Verdict.OTHER_VERSION, 0
         self.spoken.add(version)
         if hello.cipher_suite not in offered:
             chosen = registry.suite_name(hello.cipher_suite)
             self.anomaly(version, f"the server chose {chosen}, which was not offered")
-            return _Verdict.REFUSED, 0
-        return _Verdict.ACCEPTED, hello.cipher_suite
+            return Verdict.REFUSED, 0
+        return Verdict.ACCEPTED, hello.cipher_suite
 
     async def pick(self, version: TlsVersion, codes: Sequence[int]) -> int | None:
         verdict, code = self.interpret(await self.probe(self.hello(version, codes)), version, codes)
-        return code if verdict is _Verdict.ACCEPTED else None
+        return code if verdict is Verdict.ACCEPTED else None
 
     async def walk(self, version: TlsVersion, part: Sequence[int], start: _Walk | None = None) -> _Walk:
         """Offer ``part``, remove the server's choice, repeat until it refuses.
@@ -115,23 +115,39 @@ class _Scan(Prober):
             remaining.remove(code)
         return walk
 
-    async def version(self, version: TlsVersion) -> _VersionResult:
-        codes = [suite.code for suite in registry.candidates(version)]  # common first, strongest first
-        size = max(1, self.options.suites_per_hello)
-        parts = [codes[start : start + size][::-1] for start in range(0, len(codes), size)]
-        want_chain = self.options.certificate_chain and version in _CLEAR_CHAIN_VERSIONS
-        first = await self.probe(self.hello(version, parts[0]), read_flight=want_chain)
+    async def first_hello(self, version: TlsVersion) -> ProbeResult:
+        """The hello each version's enumeration begins with (the version probe): the same bytes for
+        every scan of the version but the name sent."""
+        if version == TlsVersion.SSL2:
+            return await self.probe(self.hello(version, [suite.code for suite in registry.candidates(version)]))
+        offer = partitions(version, self.options.suites_per_hello)[0]
+        want_chain = self.options.certificate_chain and version in CLEAR_CHAIN_VERSIONS
+        return await self.probe(self.hello(version, offer), read_flight=want_chain)
+
+    async def run(self, firsts: dict[TlsVersion, ProbeResult] | None = None) -> dict[TlsVersion, VersionResult]:
+        """Every version of the options, enumerated; ``firsts``: their first hellos, already sent."""
+        firsts = firsts or {}
+        versions = [version for version in TlsVersion if version in self.options.versions]
+        jobs = [
+            self.sslv2(first) if version == TlsVersion.SSL2 else self.version(version, first)
+            for version, first in ((version, firsts.get(version)) for version in versions)
+        ]
+        return dict(zip(versions, await asyncio.gather(*jobs), strict=True))
+
+    async def version(self, version: TlsVersion, first: ProbeResult | None = None) -> VersionResult:
+        parts = partitions(version, self.options.suites_per_hello)
+        first = first if first is not None else await self.first_hello(version)
         verdict, code = self.interpret(first, version, parts[0])
-        if verdict in (_Verdict.OTHER_VERSION, _Verdict.UNREACHABLE):
-            return _VersionResult()
+        if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE):
+            return VersionResult()
         head = _Walk()
-        if verdict is _Verdict.ACCEPTED:
+        if verdict is Verdict.ACCEPTED:
             head.add(parts[0], code)
             head = await self.walk(version, parts[0], head)
         walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
         suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
-        chain = first.certificates if verdict is _Verdict.ACCEPTED else None
-        return _VersionResult(version in self.spoken, suites, server_order, chain, first)
+        chain = first.certificates if verdict is Verdict.ACCEPTED else None
+        return VersionResult(version in self.spoken, suites, server_order, chain, first)
 
     async def order(self, version: TlsVersion, walks: Sequence[_Walk]) -> tuple[list[int], bool | None]:
         """The accepted suites in the server's order if it imposes one, and whether it does."""
@@ -181,14 +197,21 @@ class _Scan(Prober):
             remaining.remove(code)
         return ordered + remaining
 
-    async def sslv2(self) -> _VersionResult:
-        kinds = [suite.code for suite in registry.candidates(TlsVersion.SSL2)]
-        result = await self.probe(self.hello(TlsVersion.SSL2, kinds))
+    async def sslv2(self, first: ProbeResult | None = None) -> VersionResult:
+        result = first if first is not None else await self.first_hello(TlsVersion.SSL2)
         hello = result.sslv2
         if hello is None:
-            return _VersionResult()
+            return VersionResult()
         chain = (hello.certificate,) if hello.certificate_type == 1 and hello.certificate else None
-        return _VersionResult(True, list(hello.cipher_kinds), None, chain)
+        return VersionResult(True, list(hello.cipher_kinds), None, chain)
+
+
+def partitions(version: TlsVersion, size: int) -> list[list[int]]:
+    """The version's candidate suites in hellos of at most ``size``, common ones in the first, each
+    offered weakest first (the first one is also the version probe)."""
+    codes = [suite.code for suite in registry.candidates(version)]  # common first, strongest first
+    size = max(1, size)
+    return [codes[start : start + size][::-1] for start in range(0, len(codes), size)]
 
 
 def _chacha(code: int) -> bool:
@@ -204,13 +227,19 @@ async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> Tls
     """
     options = options or TlsScanOptions()
     started = time.monotonic()
-    scan = _Scan(opener, options)
-    versions = [version for version in TlsVersion if version in options.versions]
-    jobs = [scan.sslv2() if version == TlsVersion.SSL2 else scan.version(version) for version in versions]
-    results = dict(zip(versions, await asyncio.gather(*jobs), strict=True))
-    supported = [version for version in versions if results[version].supported]
-    chain, chain_version, handshake = await _certificate_chain(scan, results, supported)
-    fields: dict[str, Any] = {
+    scan = Enumeration(opener, options)
+    return await finish(scan, await scan.run(), started)
+
+
+async def finish(
+    scan: Enumeration, results: dict[TlsVersion, VersionResult], started: float, **fields: Any
+) -> TlsFacts:
+    """The chain and the follow-up probes, after the versions and suites are known; ``fields``: facts
+    learnt elsewhere (a shared enumeration's groups …), overridden by nothing the follow-ups find."""
+    options = scan.options
+    supported = [version for version in results if results[version].supported]
+    chain, chain_version, handshake = await certificate_chain(scan, results, supported)
+    found_fields: dict[str, Any] = {
         "certificate_chain": list(chain),
         "certificate_chain_version": chain_version,
     }
@@ -224,7 +253,7 @@ async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> Tls
             handshake=handshake,
             handshake_failed=chain_version is None and TlsVersion.TLS13 in supported and options.certificate_chain,
         )
-        fields.update(await run_followups(scan, found))
+        found_fields.update(await run_followups(scan, found))
     return TlsFacts(
         versions=supported,
         cipher_suites={
@@ -234,16 +263,16 @@ async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> Tls
         connections=scan.connections,
         duration_seconds=round(time.monotonic() - started, 3),
         errors=scan.errors,
-        **fields,
+        **{**found_fields, **fields},
     )
 
 
-async def _certificate_chain(
-    scan: _Scan, results: dict[TlsVersion, _VersionResult], supported: list[TlsVersion]
+async def certificate_chain(
+    scan: Enumeration, results: dict[TlsVersion, VersionResult], supported: list[TlsVersion]
 ) -> tuple[Sequence[bytes], TlsVersion | None, HandshakeResult | None]:
     if not scan.options.certificate_chain:
         return (), None, None
-    for version in _CLEAR_CHAIN_VERSIONS:
+    for version in CLEAR_CHAIN_VERSIONS:
         if version not in supported:
             continue
         chain = results[version].chain

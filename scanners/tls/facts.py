@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from scanners.base import B64Bytes, FactModel, ProbeError
@@ -98,6 +99,25 @@ class CertificateDeployment(FactModel):
     cipher_suite: str | None = None
 
 
+class SharedEnumeration(FactModel):
+    """Where this endpoint's lists came from when they were not enumerated for this domain.
+
+    Many domains are hosted on one server (one address and port, a certificate per name). A batch
+    enumerates such an endpoint once, then for each further domain sends one ClientHello per
+    version with that domain's name and takes the shared lists only when every answer is the one
+    the lists predict; the chain, staple, ticket, extension answers and fallback behaviour are
+    always this domain's own.
+    """
+
+    #: When the endpoint was enumerated (for another domain hosted there; which one is not said, as
+    #: that scan may be unlisted).
+    enumerated_at: datetime
+    #: The facts taken from that enumeration (field names of this model).
+    fields: list[str]
+    #: The hellos sent with this domain's name to confirm them, one per version; all agreed.
+    confirmations: int
+
+
 class TlsFacts(FactModel):
     #: Accepted protocol versions, oldest first.
     versions: list[TlsVersion] = []
@@ -142,3 +162,6 @@ class TlsFacts(FactModel):
     #: Every distinct chain found by varying suites (TLS ≤ 1.2) or signature algorithms (TLS 1.3);
     #: ``certificate_chain`` is the one a modern client gets.
     certificates: list[CertificateDeployment] = []
+    #: Set when versions, suites, order, groups and DH parameters were shared from an enumeration of
+    #: the same endpoint for another hosted domain (confirmed by this domain's own hellos).
+    shared_from: SharedEnumeration | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -223,15 +224,26 @@ class TestPKI:
             self._leaves[name] = self._build(name, VARIANTS[name])
         return self._leaves[name]
 
-    def _build(self, name: str, spec: _Spec) -> Leaf:
+    def hosting_leaf(self, name: str, domains: Sequence[str]) -> Leaf:
+        """A ``good`` leaf for a server hosting ``domains``: each one's DNS-IDs, SRV-IDs and XmppAddr.
+
+        Every hosting leaf has the same key, so one TLSA record matches them all.
+        """
+        if name in VARIANTS:
+            raise ValueError(f"{name!r} is a variant's name")
+        if name not in self._leaves:
+            self._leaves[name] = self._build(name, _Spec(), domains=tuple(domains), key_label="hosting")
+        return self._leaves[name]
+
+    def _build(self, name: str, spec: _Spec, domains: tuple[str, ...] = (), key_label: str | None = None) -> Leaf:
         folder = self.directory / name
         folder.mkdir(exist_ok=True)
-        key = _private_key(name, spec.key)
+        key = _private_key(key_label or name, spec.key)
         cert_path = folder / "cert.pem"
         if spec.sha1:
             cert = self._sign_sha1(folder, spec, key, cert_path)
         else:
-            cert = self._sign(spec, key)
+            cert = self._sign(spec, key, domains=domains)
             _write_pem(cert_path, cert)
         issuers = () if spec.self_signed else (self.intermediate, self.root)
         served = (cert,) if spec.self_signed or not spec.send_intermediate else (cert, self.intermediate)
@@ -271,9 +283,12 @@ class TestPKI:
         extfile.unlink()
         return x509.load_pem_x509_certificate(cert_path.read_bytes())
 
-    def _sign(self, spec: _Spec, key: PrivateKey, *, self_signed_draft: bool = False) -> x509.Certificate:
+    def _sign(
+        self, spec: _Spec, key: PrivateKey, *, self_signed_draft: bool = False, domains: tuple[str, ...] = ()
+    ) -> x509.Certificate:
         now = _now()
-        subject = _name(WRONG_DOMAIN if spec.names == "wrong" else self.domain)
+        subject = _name(WRONG_DOMAIN if spec.names == "wrong" else (domains or (self.domain,))[0])
+        names = [name for domain in domains or (self.domain,) for name in _subject_alt_names(spec.names, domain)]
         self_signed = spec.self_signed or self_signed_draft
         issuer_key = key if self_signed else self._intermediate_key
         is_rsa = isinstance(key, rsa.RSAPrivateKey)
@@ -304,7 +319,7 @@ class TestPKI:
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                 critical=False,
             )
-            .add_extension(_subject_alt_names(spec.names, self.domain), critical=False)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         )
         if not self_signed_draft:

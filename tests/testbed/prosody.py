@@ -79,6 +79,8 @@ class ProsodyConfig:
     allow_unencrypted_plain_auth: bool = False
     authentication: str = "internal_hashed"
     extra_hosts: tuple[str, ...] = ()
+    #: Options of one extra host (e.g. its own ``ssl`` table), written under its VirtualHost line.
+    host_options: Mapping[str, Mapping[str, LuaValue]] = field(default_factory=dict)
     extra_modules: tuple[str, ...] = ()
     #: Further global options for later variants, rendered as ``key = value`` (keys are Lua names).
     extra_options: Mapping[str, LuaValue] = field(default_factory=dict)
@@ -146,8 +148,15 @@ def render_config(config: ProsodyConfig, directory: Path) -> str:
         ssl=lua(ssl),
         extra_options="\n".join(f"{key} = {lua(value)}" for key, value in config.extra_options.items()),
         domain=lua(config.domain),
-        extra_hosts="\n".join(f"VirtualHost {lua(host)}" for host in config.extra_hosts),
+        extra_hosts="\n".join(_virtual_host(host, config.host_options.get(host, {})) for host in config.extra_hosts),
     )
+
+
+def _virtual_host(host: str, options: Mapping[str, LuaValue]) -> str:
+    for key in options:
+        if not _LUA_NAME.match(key):
+            raise ValueError(f"host option {key!r} is not a Lua name")
+    return "\n".join([f"VirtualHost {lua(host)}", *(f"\t{key} = {lua(value)}" for key, value in options.items())])
 
 
 @functools.cache
