@@ -28,8 +28,10 @@ second), and connections per domain: the sum of ``tls.connections`` over the res
 TLS engine's connections only (the stream probes' few connections per endpoint keep no count, and
 Prosody logs neither s2s connections nor failed Direct TLS handshakes at level info).
 
-The scanner does not share TLS enumeration across domains hosted on one server yet, so today every
-domain costs a full scan of its four endpoints; the figures measure exactly that.
+Workers share TLS enumeration across the domains hosted on one endpoint (``scanners.tls.shared``,
+kept in the bench's Redis) unless ``--no-share-tls``: the first domain per endpoint enumerates in
+full, each further one confirms with one hello per version; the report counts the endpoints that
+took shared lists.
 """
 
 from __future__ import annotations
@@ -216,6 +218,12 @@ class Sampler(threading.Thread):
                 worker.sample()
 
 
+def shared_endpoints(result: ScanResult) -> tuple[int, int]:
+    """(endpoints whose TLS lists were shared from another domain's enumeration, endpoints with TLS)."""
+    found = [e.tls for s in (result.services.c2s, result.services.s2s) if s for e in s.endpoints if e.tls]
+    return sum(tls.shared_from is not None for tls in found), len(found)
+
+
 def connections(result: ScanResult) -> dict[str, tuple[int, int]]:
     """Kind → (TLS engine connections, endpoints) in one result."""
     counts = {}
@@ -282,6 +290,7 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
     worker_argv = [
         observatory, "worker", "--broker", redis_url, "--redis", redis_url, "--namespace", namespace,
         "--db", db_url, "--concurrency", str(args.concurrency), "--log-level", "info", *flags_for_testbed(dns, pki),
+        "--share-tls" if args.share_tls else "--no-share-tls",
     ]  # fmt: skip
     workers: list[ManagedProcess] = []
     for n in range(args.workers):
@@ -312,6 +321,7 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
     problems: list[str] = []
     per_domain: dict[str, list[int]] = {"all": [], "c2s": [], "s2s": []}
     endpoints: list[int] = []
+    sharing = [0, 0]  # endpoints that took another domain's TLS lists, endpoints with TLS facts
     durations: list[float] = []
     finished_at = start
     for item in wait_all(database, queued, poll=1.0, timeout=max(1.0, deadline - time.monotonic())):
@@ -329,6 +339,9 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
                 unfinished += 1
                 problems.append(f"{item.domain}: incomplete: {reasons[0]}")
             counts = connections(item.result)
+            shared, with_tls = shared_endpoints(item.result)
+            sharing[0] += shared
+            sharing[1] += with_tls
             per_domain["all"].append(sum(count for count, _ in counts.values()))
             endpoints.append(sum(seen for _, seen in counts.values()))
             for name, (count, _) in counts.items():
@@ -358,6 +371,7 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
     print(f"machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {dt.date.today()}")
     print(
         f"kinds: {args.kind}; {args.workers} workers × --concurrency {args.concurrency}; default pacing; "
+        f"TLS enumeration {'shared' if args.share_tls else 'not shared'} across hosted domains; "
         f"set-up {setup_seconds:.0f} s"
     )
     rate = (done + failed) / wall if wall > 0 else 0.0
@@ -373,6 +387,7 @@ def run(args: argparse.Namespace, root: Path, stack: contextlib.ExitStack) -> in
                      f"{max(durations):.1f} s"))  # fmt: skip
     if endpoints:
         rows.append(("endpoints per domain", f"{statistics.mean(endpoints):.1f}"))
+        rows.append(("endpoints with shared TLS lists", f"{sharing[0]} of {sharing[1]}"))
     for name, counts in per_domain.items():
         if counts:
             label = "TLS connections per domain" + ("" if name == "all" else f", {name}")
@@ -423,6 +438,12 @@ def main() -> int:
         "--concurrency", type=int, default=1, help="scans at once per worker (its pool size; default 1)"
     )
     parser.add_argument("--kind", choices=["c2s", "s2s", "both"], default="both")
+    parser.add_argument(
+        "--no-share-tls",
+        dest="share_tls",
+        action="store_false",
+        help="every domain enumerates its endpoints in full (the workers' --no-share-tls)",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the whole run (default 3600)")
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the worker and Prosody logs here")
     args = parser.parse_args()
