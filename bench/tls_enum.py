@@ -158,7 +158,10 @@ def run_ours(
     async def scan() -> tuple[Lists, dict[TlsVersion, bool], str]:
         options = endpoint_options(endpoint)
         facts = await scan_endpoint(endpoint, Limiter(pacing), options.minimal if part1_only else options)
-        note = f"{len(facts.errors)} probe errors" if facts.errors else ""
+        costs = ", ".join(f"{family} {count}" for family, count in facts.connections_by_probe.items())
+        note = f"connections by probe family: {costs}"
+        if facts.errors:
+            note += f"; {len(facts.errors)} probe errors"
         return facts.cipher_suites, facts.server_order, note
 
     return asyncio.run(scan())

@@ -25,14 +25,28 @@ from scanners.tls import registry
 from scanners.tls.facts import TlsFacts, TlsVersion
 from scanners.tls.followups import FollowUpInputs, run_followups
 from scanners.tls.handshake import HandshakeResult, full_handshake
+from scanners.tls.parser import Alert
 from scanners.tls.probe import Opener, Outcome, ProbeResult
-from scanners.tls.prober import Prober, TlsScanOptions
+from scanners.tls.prober import Prober, TlsScanOptions, probe_family
 from scanners.tls.wire import VERSION_CODES, AlertDescription
 
 __all__ = ["TlsScanOptions", "scan_tls"]
 
 #: Versions whose chain travels in clear, best first.
 CLEAR_CHAIN_VERSIONS = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
+
+
+#: A legacy version whose hello is refused with a protocol_version alert rules out the older ones
+#: too: a server answers with the highest version it speaks up to the client's (RFC 5246 E.1), so
+#: their own hellos (and the partitions they would walk) are not sent.
+_RULES_OUT = {
+    TlsVersion.TLS12: (TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3),
+    TlsVersion.TLS11: (TlsVersion.TLS10, TlsVersion.SSL3),
+}
+#: Sent first and together; the others once the answers above say whether they are needed.
+_FIRST_WAVE = (TlsVersion.SSL2, TlsVersion.TLS11, TlsVersion.TLS12, TlsVersion.TLS13)
+#: What an older version "answered" when a newer one's refusal ruled it out.
+RULED_OUT = ProbeResult(Outcome.ALERT, alert=Alert(2, AlertDescription.PROTOCOL_VERSION))
 
 
 class Verdict(Enum):
@@ -118,15 +132,35 @@ class Enumeration(Prober):
     async def first_hello(self, version: TlsVersion) -> ProbeResult:
         """The hello each version's enumeration begins with (the version probe): the same bytes for
         every scan of the version but the name sent."""
-        if version == TlsVersion.SSL2:
-            return await self.probe(self.hello(version, [suite.code for suite in registry.candidates(version)]))
-        offer = partitions(version, self.options.suites_per_hello)[0]
-        want_chain = self.options.certificate_chain and version in CLEAR_CHAIN_VERSIONS
-        return await self.probe(self.hello(version, offer), read_flight=want_chain)
+        with probe_family("versions"):
+            if version == TlsVersion.SSL2:
+                return await self.probe(self.hello(version, [suite.code for suite in registry.candidates(version)]))
+            offer = partitions(version, self.options.suites_per_hello)[0]
+            want_chain = self.options.certificate_chain and version in CLEAR_CHAIN_VERSIONS
+            return await self.probe(self.hello(version, offer), read_flight=want_chain)
+
+    async def first_hellos(self) -> dict[TlsVersion, ProbeResult]:
+        """Every version's first hello and its answer (``RULED_OUT`` for versions a newer one's
+        refusal ruled out), oldest first."""
+        versions = [version for version in TlsVersion if version in self.options.versions]
+        wave = [version for version in versions if version in _FIRST_WAVE]
+        found = dict(zip(wave, await asyncio.gather(*(self.first_hello(v) for v in wave)), strict=True))
+        ruled_out = {
+            older
+            for version, result in found.items()
+            for older in _RULES_OUT.get(version, ())
+            if result.server_hello is None
+            and result.alert is not None
+            and result.alert.description == AlertDescription.PROTOCOL_VERSION
+        }
+        later = [version for version in versions if version not in found and version not in ruled_out]
+        found |= dict(zip(later, await asyncio.gather(*(self.first_hello(v) for v in later)), strict=True))
+        found |= {version: RULED_OUT for version in versions if version in ruled_out and version not in found}
+        return {version: found[version] for version in versions}
 
     async def run(self, firsts: dict[TlsVersion, ProbeResult] | None = None) -> dict[TlsVersion, VersionResult]:
         """Every version of the options, enumerated; ``firsts``: their first hellos, already sent."""
-        firsts = firsts or {}
+        firsts = firsts if firsts is not None else await self.first_hellos()
         versions = [version for version in TlsVersion if version in self.options.versions]
         jobs = [
             self.sslv2(first) if version == TlsVersion.SSL2 else self.version(version, first)
@@ -140,12 +174,13 @@ class Enumeration(Prober):
         verdict, code = self.interpret(first, version, parts[0])
         if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE):
             return VersionResult()
-        head = _Walk()
-        if verdict is Verdict.ACCEPTED:
-            head.add(parts[0], code)
-            head = await self.walk(version, parts[0], head)
-        walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
-        suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
+        with probe_family(f"suites {version.value}"):
+            head = _Walk()
+            if verdict is Verdict.ACCEPTED:
+                head.add(parts[0], code)
+                head = await self.walk(version, parts[0], head)
+            walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
+            suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
         chain = first.certificates if verdict is Verdict.ACCEPTED else None
         return VersionResult(version in self.spoken, suites, server_order, chain, first)
 
@@ -238,7 +273,8 @@ async def finish(
     learnt elsewhere (a shared enumeration's groups …), overridden by nothing the follow-ups find."""
     options = scan.options
     supported = [version for version in results if results[version].supported]
-    chain, chain_version, handshake = await certificate_chain(scan, results, supported)
+    with probe_family("chain"):
+        chain, chain_version, handshake = await certificate_chain(scan, results, supported)
     found_fields: dict[str, Any] = {
         "certificate_chain": list(chain),
         "certificate_chain_version": chain_version,
@@ -261,6 +297,7 @@ async def finish(
         },
         server_order={version: order for version in supported if (order := results[version].server_order) is not None},
         connections=scan.connections,
+        connections_by_probe=dict(scan.by_family),
         duration_seconds=round(time.monotonic() - started, 3),
         errors=scan.errors,
         **{**found_fields, **fields},

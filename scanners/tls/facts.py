@@ -114,7 +114,8 @@ class SharedEnumeration(FactModel):
     enumerated_at: datetime
     #: The facts taken from that enumeration (field names of this model).
     fields: list[str]
-    #: The hellos sent with this domain's name to confirm them, one per version; all agreed.
+    #: The hellos sent with this domain's name to confirm them, one per version (but versions a newer
+    #: one's refusal ruled out); every answer was the one the lists predict.
     confirmations: int
 
 
@@ -134,6 +135,9 @@ class TlsFacts(FactModel):
     certificate_chain_version: TlsVersion | None = None
     #: TCP connections opened (each one a full XMPP stream negotiation on STARTTLS endpoints).
     connections: int = 0
+    #: ``connections`` by probe family (``versions``, ``suites TLSv1.2``, ``groups TLSv1.3``, ``curves``,
+    #: ``chain``, ``extensions``, ``fallback``, ``session``, ``certificates`` …): what the scan cost.
+    connections_by_probe: dict[str, int] = {}
     duration_seconds: float | None = None
     #: Probes that failed or met malformed replies; results above may then be incomplete.
     errors: list[ProbeError] = []

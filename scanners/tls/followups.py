@@ -22,7 +22,7 @@ from scanners.tls import certificates, dh, extensions, groups, registry
 from scanners.tls.facts import CertificateDeployment, DhParameters, SessionTicketFacts, TlsVersion
 from scanners.tls.handshake import HandshakeResult, full_handshake
 from scanners.tls.probe import ProbeResult
-from scanners.tls.prober import Prober
+from scanners.tls.prober import Prober, probe_family
 
 #: Versions whose handshake is in clear, best first.
 _LEGACY = (TlsVersion.TLS12, TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3)
@@ -79,7 +79,8 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
     by_version: dict[TlsVersion, list[str]] = {}
     order: dict[TlsVersion, bool] = {}
     if TlsVersion.TLS13 in found.supported and found.suites.get(TlsVersion.TLS13):
-        walk = await groups.tls13_groups(prober, found.suites[TlsVersion.TLS13])
+        with probe_family("groups TLSv1.3"):
+            walk = await groups.tls13_groups(prober, found.suites[TlsVersion.TLS13])
         by_version[TlsVersion.TLS13] = [groups.group_name(code) for code in walk.picks]
         if walk.server_order is not None:
             order[TlsVersion.TLS13] = walk.server_order
@@ -90,7 +91,8 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
         if ecdhe_version in found.first:
             params = groups.key_exchange(prober, found.first[ecdhe_version], ecdhe_version)
             first = params.group if params is not None and params.kind == "ecdhe" else None
-        walk = await groups.ecdhe_groups(prober, ecdhe_version, suites, first)
+        with probe_family("curves"):
+            walk = await groups.ecdhe_groups(prober, ecdhe_version, suites, first)
         if walk.picks:
             fields["ecdhe_curve"] = groups.group_name(walk.picks[0])
         by_version[ecdhe_version] = [groups.group_name(code) for code in walk.picks]
@@ -121,7 +123,8 @@ async def _dh(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> 
     async def one(name: str) -> None:
         version, suites = families[name]
         if options.groups and name == signed:
-            walk = await groups.ffdhe_groups(prober, version, suites)
+            with probe_family("ffdhe groups"):
+                walk = await groups.ffdhe_groups(prober, version, suites)
             fields["_ffdhe"] = (version, walk)
             if walk.own_parameters is not None and walk.own_suite is not None:
                 described = dh.describe(walk.own_parameters, name, version, walk.own_suite)
@@ -130,7 +133,9 @@ async def _dh(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> 
                 return
         if not options.dh_parameters:
             return
-        result = await prober.probe(prober.hello(version, suites, supported_groups=groups.EC_GROUPS), read_flight=True)
+        with probe_family("dh parameters"):
+            hello = prober.hello(version, suites, supported_groups=groups.EC_GROUPS)
+            result = await prober.probe(hello, read_flight=True)
         params = groups.key_exchange(prober, result, version)
         if params is not None and result.server_hello is not None:
             described = dh.describe(params, name, version, result.server_hello.cipher_suite)
@@ -145,10 +150,13 @@ async def _dh(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> 
 async def _extensions(prober: Prober, found: FollowUpInputs, legacy: TlsVersion, fields: dict[str, Any]) -> None:
     versions = [v for v in found.supported if v != TlsVersion.SSL2]
     lower = versions[-2] if len(versions) >= 2 else None
-    (facts, result), fallback = await asyncio.gather(
-        extensions.extension_probe(prober, legacy, found.suites[legacy]),
-        extensions.fallback_scsv(prober, found.supported, found.suites.get(lower, ()) if lower else ()),
-    )
+    with probe_family("extensions"):
+        probe = asyncio.ensure_future(extensions.extension_probe(prober, legacy, found.suites[legacy]))
+    with probe_family("fallback"):
+        scsv = asyncio.ensure_future(
+            extensions.fallback_scsv(prober, found.supported, found.suites.get(lower, ()) if lower else ())
+        )
+    (facts, result), fallback = await asyncio.gather(probe, scsv)
     fields["extensions"] = facts
     fields["fallback_scsv"] = fallback
     fields["_extension_staple"] = result.ocsp_response
@@ -177,7 +185,8 @@ async def _session_and_certificates(
 
         # A failure leaves session_ticket and the staple unobserved; whether real clients complete
         # handshakes is the stream prober's question, so it is not noted as an error here.
-        outcome = await prober.connection(job, note_errors=False)
+        with probe_family("session"):
+            outcome = await prober.connection(job, note_errors=False)
         handshake = outcome if isinstance(outcome, HandshakeResult) else None
     if handshake is not None and options.session:
         fields["session_ticket"] = SessionTicketFacts(
@@ -188,7 +197,8 @@ async def _session_and_certificates(
         fields["ocsp_staple_requested"] = True
         fields["ocsp_staple"] = handshake.ocsp_staple
     if options.certificates:
-        deployments = await _certificates(prober, found, legacy)
+        with probe_family("certificates"):
+            deployments = await _certificates(prober, found, legacy)
         fields["certificates"] = deployments
         if len(deployments) > 1 and handshake is not None and handshake.chain:
             # Several certificates: the chain is the one a modern client's complete handshake got.

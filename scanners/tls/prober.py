@@ -9,7 +9,10 @@ so every one is counted and paced alike.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -19,6 +22,20 @@ from scanners.tls.facts import TlsVersion
 from scanners.tls.probe import FollowUp, Opener, Outcome, ProbeResult, run_probe
 
 T = TypeVar("T")
+
+#: The probe family the running code makes connections for (``TlsFacts.connections_by_probe``). A
+#: context variable, so concurrent probes of one scan (tasks copy the context) are told apart.
+_FAMILY: ContextVar[str] = ContextVar("tls_probe_family", default="other")
+
+
+@contextmanager
+def probe_family(name: str) -> Iterator[None]:
+    """Count the connections made inside the block (and in the tasks it starts) under ``name``."""
+    token = _FAMILY.set(name)
+    try:
+        yield
+    finally:
+        _FAMILY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ class Prober:
         self.options = options
         self.slots = asyncio.Semaphore(max(1, options.max_in_flight))
         self.connections = 0
+        self.by_family: Counter[str] = Counter()
         self.errors: list[ProbeError] = []
         self.spoken: set[TlsVersion] = set()
         self.failures_in_a_row = 0
@@ -94,6 +112,7 @@ class Prober:
             self.note(ProbeError(phase="tls-enumerate", reason=ErrorReason.POLICY, message=message))
             return False
         self.connections += 1
+        self.by_family[_FAMILY.get()] += 1
         return True
 
     async def probe(self, hello: bytes, *, read_flight: bool = False, follow_up: FollowUp | None = None) -> ProbeResult:

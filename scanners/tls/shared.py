@@ -24,7 +24,6 @@ extension answers and the fallback behaviour.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -150,8 +149,7 @@ async def scan_tls_sharing(opener: Opener, options: TlsScanOptions, store: Templ
     is one, else a full enumeration (left as the template when it may serve others)."""
     started = time.monotonic()
     scan = Enumeration(opener, options)
-    versions = [version for version in TlsVersion if version in options.versions]
-    firsts = dict(zip(versions, await asyncio.gather(*(scan.first_hello(v) for v in versions)), strict=True))
+    firsts = await scan.first_hellos()
     found = answers(scan, firsts)
     if found is None or scan.errors:
         return await finish(scan, await scan.run(firsts), started)
@@ -166,7 +164,7 @@ async def scan_tls_sharing(opener: Opener, options: TlsScanOptions, store: Templ
         # Groups and DH parameters come with the lists; the follow-ups fetch what the name decides.
         scan.options = replace(options, groups=False, dh_parameters=False)
         provenance = SharedEnumeration(
-            enumerated_at=template.enumerated_at, fields=list(SHARED_FIELDS), confirmations=len(firsts)
+            enumerated_at=template.enumerated_at, fields=list(SHARED_FIELDS), confirmations=scan.connections
         )
         shared = {name: getattr(template.facts, name) for name in SHARED_FIELDS[3:]}
         results = await _from_template(scan, template.facts, firsts)
