@@ -112,6 +112,9 @@ class ScanFacts(Model):
     #: HTTPS discovery: XEP-0156 host-meta, ``_xmppconnect``, POSH files.
     http: HttpFacts | None = None
     services: ServicesFacts = ServicesFacts()
+    #: TCP connections this scan opened to XMPP endpoints: stream probes and TLS probes (each
+    #: endpoint's ``tls.connections`` counts its TLS probes alone). None in documents of old versions.
+    connections: int | None = None
     #: Failures not tied to one endpoint (e.g. discovery could not run).
     errors: list[ProbeError] = []
 

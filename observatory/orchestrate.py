@@ -31,6 +31,7 @@ from observatory.model import (
 from scanners.addresses import HostPort
 from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
+from scanners.connection.limits import ConnectionCount, counting_connections
 from scanners.dns.discovery import DEFAULT_PORTS, DiscoveryOptions, discover
 from scanners.dns.facts import DiscoveredEndpoint, Discovery, ServiceDiscovery
 from scanners.dns.trust_anchors import TrustAnchors
@@ -246,7 +247,12 @@ async def collect(
     store of TLS enumerations, so domains hosted on one endpoint share its enumeration once their own
     hellos confirm it (``scanners.tls.shared``); by default every endpoint is enumerated.
     """
-    run = _Run(options, observer, limiter, templates)
+    with counting_connections() as opened:
+        return await _collect(_Run(options, observer, limiter, templates), opened)
+
+
+async def _collect(run: _Run, opened: ConnectionCount) -> ScanFacts:
+    options = run.options
     started_at = datetime.now(UTC)
     deadline = time.monotonic() + options.timeout
     run.emit(EventKind.DISCOVERY_STARTED, f"looking up {options.domain}")
@@ -301,6 +307,7 @@ async def collect(
         dns=discovery.stats if isinstance(discovery, Discovery) else None,
         http=http,
         services=ServicesFacts(c2s=services.get(ServiceKind.C2S), s2s=services.get(ServiceKind.S2S)),
+        connections=opened.opened,
         errors=errors,
     )
 

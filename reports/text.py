@@ -172,8 +172,11 @@ def render(result: ScanResult) -> Group:
     head = Text(f"XMPP security report for {result.domain}", style="bold")
     parts.append(head)
     stamp = result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    cost = f" · {result.connections} connections" if result.connections is not None else ""
     parts.append(
-        Text(f"scanned {stamp} · rules {result.rules_version} · observatory {result.scanner_version}", style="dim")
+        Text(
+            f"scanned {stamp}{cost} · rules {result.rules_version} · observatory {result.scanner_version}", style="dim"
+        )
     )
     parts.append(Text(""))
     for name in ("c2s", "s2s"):

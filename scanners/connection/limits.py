@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,34 @@ if TYPE_CHECKING:
 #: engine's enumeration while staying below common per-address limits (sslyze: 5 at once).
 DEFAULT_MAX_IN_FLIGHT = 4
 DEFAULT_MIN_GAP = 0.1
+
+
+@dataclass
+class ConnectionCount:
+    """Connections opened (slots granted) by the code running under ``counting_connections``."""
+
+    opened: int = 0
+
+
+#: The running scan's count; a context variable, so scans sharing one ``Limiter`` count apart.
+_COUNT: ContextVar[ConnectionCount | None] = ContextVar("connection_count", default=None)
+
+
+@contextmanager
+def counting_connections() -> Iterator[ConnectionCount]:
+    """Count every connection opened inside the block and in the tasks it starts."""
+    count = ConnectionCount()
+    token = _COUNT.set(count)
+    try:
+        yield count
+    finally:
+        _COUNT.reset(token)
+
+
+def _counted() -> None:
+    count = _COUNT.get()
+    if count is not None:
+        count.opened += 1
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,7 @@ class Limiter:
                     await held.enter_async_context(
                         self.shared.hold(key, self.settings.max_in_flight, self.settings.min_gap)
                     )
+                _counted()
                 yield time.monotonic() - started
             return
         async with gate.in_flight:
@@ -102,6 +132,7 @@ class Limiter:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 gate.next_start = time.monotonic() + self.settings.min_gap
+            _counted()
             yield time.monotonic() - started
 
 

@@ -17,6 +17,7 @@ from scanners.connection import (
     open_prelude,
     start_tls,
 )
+from scanners.connection.limits import counting_connections
 from scanners.stream.facts import StarttlsPolicy
 from scanners.stream.features import FEATURES, parse_features
 from scanners.stream.wire import stream_header
@@ -118,6 +119,25 @@ async def test_the_limiter_never_exceeds_its_settings(scripted: ScriptedServers)
     gaps = [later - earlier for earlier, later in zip(counter.arrivals, counter.arrivals[1:], strict=False)]
     # Arrival times are the server's; loopback delivery adds jitter of well under the gap itself.
     assert min(gaps) >= settings.min_gap / 2
+
+
+async def test_scans_sharing_one_limiter_count_their_connections_apart(scripted: ScriptedServers) -> None:
+    counter = ConnectionCounter()
+    server = await scripted(counter.script(hold=0.05))
+    limiter = Limiter(LimiterSettings(max_in_flight=2, min_gap=0.01))
+
+    async def one() -> None:
+        async with open_prelude(endpoint(server.port, Transport.DIRECTTLS), limiter, Deadline.after(30)) as (r, w, _):
+            w.write(b"bye")
+            await asyncio.wait_for(r.readexactly(2), 10)
+
+    async def scan(connections: int) -> int:  # as orchestrate.collect counts one scan
+        with counting_connections() as opened:
+            await asyncio.gather(*(one() for _ in range(connections)))
+            return opened.opened
+
+    assert await asyncio.gather(scan(3), scan(5)) == [3, 5]
+    assert server.connections == 8
 
 
 async def test_a_closed_port_is_a_refused_probe_failure(ports: PortAllocator) -> None:

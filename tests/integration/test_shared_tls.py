@@ -117,6 +117,11 @@ def test_a_batch_equals_one_by_one_scans_for_every_domain(
             assert comparable(shared[endpoint_id].tls) == comparable(single[endpoint_id].tls), (domain, endpoint_id)
             assert shared[endpoint_id].grade == single[endpoint_id].grade
         assert sorted(f.id for f in batch[domain].findings) == sorted(f.id for f in alone[domain].findings)
+        # Each scan counts its own connections, though the batch's scans share one limiter.
+        for result in (batch[domain], alone[domain]):
+            tls = sum(e.tls.connections for e in endpoints(result).values() if e.tls)
+            assert result.connections is not None
+            assert tls < result.connections < tls + 10  # and a few stream probes per endpoint
         assert batch[domain].services.c2s.grade == alone[domain].services.c2s.grade  # type: ignore[union-attr]
 
 
