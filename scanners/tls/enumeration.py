@@ -21,9 +21,10 @@ from enum import Enum, auto
 from typing import Any
 
 from scanners.base import ProbeError
-from scanners.tls import registry
+from scanners.tls import groups, registry
 from scanners.tls.facts import TlsFacts, TlsVersion
 from scanners.tls.followups import FollowUpInputs, run_followups
+from scanners.tls.groups import GroupWalk
 from scanners.tls.handshake import HandshakeResult, full_handshake
 from scanners.tls.parser import Alert
 from scanners.tls.probe import Opener, Outcome, ProbeResult
@@ -91,6 +92,14 @@ class VersionResult:
 class Enumeration(Prober):
     """Versions and suites: the walks over each version's candidate suites."""
 
+    #: TLS 1.3 groups found by the suite walk itself (``joint_walk``), for the follow-ups.
+    tls13_groups: GroupWalk | None = None
+
+    def __init__(self, opener: Opener, options: TlsScanOptions) -> None:
+        super().__init__(opener, options)
+        #: Suites picked from an offer in a hello that asked something else too: (version, offer) → pick.
+        self.answered: dict[tuple[TlsVersion, tuple[int, ...]], int | None] = {}
+
     def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[Verdict, int]:
         hello = result.server_hello
         if result.outcome is Outcome.CONNECT_FAILED:
@@ -109,6 +118,9 @@ class Enumeration(Prober):
         return Verdict.ACCEPTED, hello.cipher_suite
 
     async def pick(self, version: TlsVersion, codes: Sequence[int]) -> int | None:
+        key = (version, tuple(codes))
+        if key in self.answered:  # asked already, in a hello that asked something else too
+            return self.answered.pop(key)
         verdict, code = self.interpret(await self.probe(self.hello(version, codes)), version, codes)
         return code if verdict is Verdict.ACCEPTED else None
 
@@ -178,19 +190,100 @@ class Enumeration(Prober):
             head = _Walk()
             if verdict is Verdict.ACCEPTED:
                 head.add(parts[0], code)
-                head = await self.walk(version, parts[0], head)
+                if version == TlsVersion.TLS13 and self.options.groups and len(parts) == 1:
+                    assert first.server_hello is not None
+                    head = await self.joint_walk(parts[0], head, first.server_hello.key_share_group)
+                else:
+                    head = await self.walk(version, parts[0], head)
             walks = [head, *await asyncio.gather(*(self.walk(version, part) for part in parts[1:]))]
             suites, server_order = await self.order(version, [walk for walk in walks if walk.picks])
         chain = first.certificates if verdict is Verdict.ACCEPTED else None
         return VersionResult(version in self.spoken, suites, server_order, chain, first)
 
-    async def order(self, version: TlsVersion, walks: Sequence[_Walk]) -> tuple[list[int], bool | None]:
-        """The accepted suites in the server's order if it imposes one, and whether it does."""
+    async def joint_walk(self, part: Sequence[int], walk: _Walk, known_group: int | None) -> _Walk:
+        """TLS 1.3 suites and groups in one walk: hellos with no key share make the server name both its
+        suite and its group in a HelloRetryRequest, so each connection takes a step of both walks.
+
+        A refusal is ambiguous while both walks go on (no suite left, or no group left?): one hello of
+        the remaining groups with a suite known to be accepted tells which, and usually finds the next
+        group too (servers accept fewer TLS 1.3 suites than groups, so the suites run out first). Once
+        one walk is over, its place in the hello holds something known to be accepted. The order of
+        both lists is then asked in one hello too. Sets ``tls13_groups``.
+        """
+        version = TlsVersion.TLS13
+        remaining = [code for code in part if code not in walk.picks]
+        picked: list[int] = []
+        groups_left = list(groups.TLS13_GROUPS)
+        suites_done = not remaining
+        groups_done = False
+
+        async def step(suite_offer: Sequence[int], group_offer: Sequence[int]) -> tuple[int, int] | None:
+            result = await self.probe(
+                self.hello(version, suite_offer, supported_groups=group_offer, key_share_groups=())
+            )
+            verdict, code = self.interpret(result, version, suite_offer)
+            hello = result.server_hello
+            if verdict is not Verdict.ACCEPTED or hello is None:
+                return None
+            group = hello.key_share_group
+            if group is None or group not in group_offer:
+                shown = "none" if group is None else groups.group_name(group)
+                self.anomaly(version, f"the server chose group {shown}, which was not offered")
+                return None
+            return code, group
+
+        while not (suites_done and groups_done) and not self.stopped:
+            known = [*picked, *([known_group] if known_group is not None else [])]
+            if groups_done and not known:
+                break  # no group was ever accepted: the suites' walk cannot go on this way
+            suite_offer = (
+                walk.picks[:1] if suites_done else (remaining if len(walk.offers) % 2 == 0 else remaining[::-1])
+            )
+            group_offer = known[:1] if groups_done else groups_left
+            answer = await step(suite_offer, group_offer)
+            if answer is None and not suites_done and not groups_done:
+                # Which list ran out? The same groups with a suite known to be accepted tell.
+                suites_done = True
+                suite_offer = walk.picks[:1]
+                answer = await step(suite_offer, groups_left)
+                if answer is None:  # the groups ran out: the suites may not have
+                    suites_done, groups_done = False, True
+                    continue
+            if answer is None:
+                suites_done = groups_done = True
+                break
+            suite, group = answer
+            if not suites_done:
+                walk.add(suite_offer, suite)
+                remaining.remove(suite)
+                suites_done = not remaining
+            if not groups_done and group in groups_left:
+                picked.append(group)
+                groups_left.remove(group)
+                groups_done = not groups_left
+        accepted = list(walk.picks)
+        backwards = picked[::-1]
+        question = self.order_question([walk])
+        known_top: list[int | None] = []
+        if question is not None and len(picked) >= 2 and not self.stopped:
+            # Both orders' first question in one hello; the suite answer waits for ``order``.
+            answer = await step(question, backwards)
+            self.answered[(version, tuple(question))] = answer[0] if answer else None
+            known_top.append(answer[1] if answer else None)
+
+        async def group_pick(offer: Sequence[int]) -> int | None:
+            if known_top and list(offer) == backwards:
+                return known_top[0]
+            return await groups.tls13_pick(self, accepted, offer)
+
+        self.tls13_groups = await groups.settle_order(groups.TLS13_GROUPS, picked, group_pick)
+        return walk
+
+    def order_question(self, walks: Sequence[_Walk]) -> list[int] | None:
+        """The accepted suites as ``order`` first re-offers them; None when it needs no probe."""
         accepted = [code for walk in walks for code in walk.picks]
-        if len(accepted) < 2:
-            return accepted, None
-        if any(walk.defies_client_order for walk in walks):
-            return await self.merge(version, walks), True
+        if len(accepted) < 2 or any(walk.defies_client_order for walk in walks):
+            return None
         # Under server order the top suite is the first pick of some partition (a "head"); leading
         # the re-offer with a non-head tells client order from server order in one connection.
         heads = {walk.picks[0] for walk in walks}
@@ -200,7 +293,19 @@ class Enumeration(Prober):
             lead = next((c for c in backwards if c not in heads), backwards[0])
         # ChaCha20 last: servers that prioritise it when the client does would fake a client order.
         rest = [c for c in backwards if c != lead]
-        offer = [lead, *(c for c in rest if not _chacha(c)), *(c for c in rest if _chacha(c))]
+        return [lead, *(c for c in rest if not _chacha(c)), *(c for c in rest if _chacha(c))]
+
+    async def order(self, version: TlsVersion, walks: Sequence[_Walk]) -> tuple[list[int], bool | None]:
+        """The accepted suites in the server's order if it imposes one, and whether it does."""
+        accepted = [code for walk in walks for code in walk.picks]
+        if len(accepted) < 2:
+            return accepted, None
+        if any(walk.defies_client_order for walk in walks):
+            return await self.merge(version, walks), True
+        offer = self.order_question(walks)
+        assert offer is not None
+        heads = {walk.picks[0] for walk in walks}
+        lead = offer[0]
         top = await self.pick(version, offer)
         if top is None:
             if not self.stopped:
@@ -287,6 +392,7 @@ async def finish(
             chain=chain,
             chain_version=chain_version,
             handshake=handshake,
+            tls13_groups=scan.tls13_groups,
             handshake_failed=chain_version is None and TlsVersion.TLS13 in supported and options.certificate_chain,
         )
         found_fields.update(await run_followups(scan, found))

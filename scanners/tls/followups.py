@@ -41,6 +41,8 @@ class FollowUpInputs:
     handshake: HandshakeResult | None = None
     #: That handshake was tried and failed: further complete handshakes would fail alike.
     handshake_failed: bool = False
+    #: The TLS 1.3 groups, when the suite walk already found them (``Enumeration.joint_walk``).
+    tls13_groups: groups.GroupWalk | None = None
 
 
 def _kind(code: int, kx: str) -> bool:
@@ -79,8 +81,10 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
     by_version: dict[TlsVersion, list[str]] = {}
     order: dict[TlsVersion, bool] = {}
     if TlsVersion.TLS13 in found.supported and found.suites.get(TlsVersion.TLS13):
-        with probe_family("groups TLSv1.3"):
-            walk = await groups.tls13_groups(prober, found.suites[TlsVersion.TLS13])
+        walk = found.tls13_groups
+        if walk is None:
+            with probe_family("groups TLSv1.3"):
+                walk = await groups.tls13_groups(prober, found.suites[TlsVersion.TLS13])
         by_version[TlsVersion.TLS13] = [groups.group_name(code) for code in walk.picks]
         if walk.server_order is not None:
             order[TlsVersion.TLS13] = walk.server_order

@@ -15,6 +15,7 @@ otherwise one hello with the accepted groups reversed tells.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -79,46 +80,52 @@ Pick = Callable[[Sequence[int]], Awaitable[int | None]]
 
 async def walk(offer: Sequence[int], pick: Pick, first: int | None = None) -> GroupWalk:
     """Offer ``offer``, remove the server's choice, repeat; then settle the order (see module doc)."""
-    result = GroupWalk()
+    picks: list[int] = []
     remaining = list(offer)
     while remaining:
-        chosen = first if first is not None and not result.picks else await pick(remaining)
+        chosen = first if first is not None and not picks else await pick(remaining)
         if chosen is None or chosen not in remaining:
             break
-        result.picks.append(chosen)
+        picks.append(chosen)
         remaining.remove(chosen)
-    if len(result.picks) < 2:
+    return await settle_order(offer, picks, pick)
+
+
+async def settle_order(offer: Sequence[int], picks: list[int], pick: Pick) -> GroupWalk:
+    """The walk's result once ``picks`` (in the order found, offering ``offer`` minus the earlier picks)
+    are known: whether the server imposes an order of its own."""
+    result = GroupWalk(picks=picks)
+    if len(picks) < 2:
         return result
     # A client-order server picks in our order; a pick ahead of one we offered first is its own order.
     position = {group: index for index, group in enumerate(offer)}
-    if any(position[a] > position[b] for a, b in zip(result.picks, result.picks[1:], strict=False)):
+    if any(position[a] > position[b] for a, b in itertools.pairwise(picks)):
         result.server_order = True
         return result
-    backwards = result.picks[::-1]
+    backwards = picks[::-1]
     top = await pick(backwards)
     if top is not None:
         result.server_order = top != backwards[0]
     return result
 
 
+async def tls13_pick(prober: Prober, suites: Sequence[int], groups: Sequence[int]) -> int | None:
+    """The group a TLS 1.3 server names in its HelloRetryRequest when offered ``groups`` and no share."""
+    result = await prober.probe(prober.hello(TlsVersion.TLS13, suites, supported_groups=groups, key_share_groups=()))
+    hello = result.server_hello
+    if hello is None or hello.version != VERSION_CODES[TlsVersion.TLS13]:
+        return None
+    group = hello.key_share_group
+    if group is None or group not in groups:
+        shown = "none" if group is None else group_name(group)
+        prober.anomaly(TlsVersion.TLS13, f"the server chose group {shown}, which was not offered")
+        return None
+    return group
+
+
 async def tls13_groups(prober: Prober, suites: Sequence[int]) -> GroupWalk:
     """TLS 1.3 groups by HelloRetryRequest, in the server's order when it has one."""
-
-    async def pick(groups: Sequence[int]) -> int | None:
-        result = await prober.probe(
-            prober.hello(TlsVersion.TLS13, suites, supported_groups=groups, key_share_groups=())
-        )
-        hello = result.server_hello
-        if hello is None or hello.version != VERSION_CODES[TlsVersion.TLS13]:
-            return None
-        group = hello.key_share_group
-        if group is None or group not in groups:
-            shown = "none" if group is None else group_name(group)
-            prober.anomaly(TlsVersion.TLS13, f"the server chose group {shown}, which was not offered")
-            return None
-        return group
-
-    return await walk(TLS13_GROUPS, pick)
+    return await walk(TLS13_GROUPS, lambda groups: tls13_pick(prober, suites, groups))
 
 
 async def ecdhe_groups(prober: Prober, version: TlsVersion, suites: Sequence[int], first: int | None) -> GroupWalk:
