@@ -1,7 +1,7 @@
 """TLS enumeration side by side: our engine, sslyze and testssl.sh, through a ~50 ms RTT delay proxy.
 
     .venv/bin/python bench/tls_enum.py [--instance weak|strong] [--endpoint c2s|s2s|c2s_direct|s2s_direct]
-                                       [--rtt-ms 50] [--tools ours,part1,sslyze,testssl]
+                                       [--rtt-ms 50] [--tools ours,part1,sslyze,testssl,observatory,domain]
 
 Starts a private testbed Prosody (the weak instance by default: TLS 1.0-1.3 with server order) on
 free loopback ports, and a user-space proxy in front of the chosen port that holds every chunk for
@@ -247,35 +247,40 @@ def run_testssl(port: int, endpoint_name: str, workdir: Path) -> tuple[Lists | N
     return lists, ""
 
 
-def run_cli(
-    proxies: tuple[DelayProxy, DelayProxy], ports: PortAllocator, workdir: Path, ca_file: Path, gap: float
-) -> Run:
-    """``observatory scan --kind c2s`` of a domain whose SRV records point at the two c2s proxies."""
-    starttls, direct = proxies
-    zone = ZoneSpec(
-        DOMAIN,
-        records=[
-            f"_xmpp-client._tcp SRV 0 5 {starttls.port} xmpp",
-            f"_xmpps-client._tcp SRV 0 5 {direct.port} xmpp",
-            f"xmpp A {HOST}",  # no AAAA: the proxies listen on IPv4 only
-        ],
-    )
+_SRV = {"c2s": "_xmpp-client", "c2s_direct": "_xmpps-client", "s2s": "_xmpp-server", "s2s_direct": "_xmpps-server"}
+
+
+def run_cli(proxies: dict[str, DelayProxy], ports: PortAllocator, workdir: Path, ca_file: Path, gap: float) -> Run:
+    """``observatory scan`` of a domain whose SRV records point at the proxies (``c2s``, ``c2s_direct``,
+    and for the whole domain ``s2s``, ``s2s_direct``): DNS, streams, TLS and certificates."""
+    kind = "both" if "s2s" in proxies else "c2s"
+    records = [f"{_SRV[name]}._tcp SRV 0 5 {proxy.port} xmpp" for name, proxy in proxies.items()]
+    zone = ZoneSpec(DOMAIN, records=[*records, f"xmpp A {HOST}"])  # no AAAA: the proxies listen on IPv4 only
+    tool = "domain" if kind == "both" else "observatory"
     out = workdir / "scan.json"
     observatory = Path(sys.executable).with_name("observatory")
     with DnsTestbed(workdir / "dns", [zone], authoritative_port=ports.take(), resolver_port=ports.take()) as dns:
-        argv = [str(observatory), "scan", "--kind", "c2s", "--ipv4", "--no-http", "--no-save", "--format", "json"]
+        argv = [str(observatory), "scan", "--kind", kind, "--ipv4", "--no-http", "--no-save", "--format", "json"]
         argv += ["--resolver", f"{dns.resolver[0]}:{dns.resolver[1]}", "--trust-anchor", str(dns.trust_anchor_path)]
         argv += ["--ca-file", str(ca_file), "--connection-gap", str(gap), "-o", str(out), DOMAIN]
 
         def scan() -> tuple[Lists | None, str]:
             subprocess.run(argv, capture_output=True, timeout=600)
-            endpoints = json.loads(out.read_text())["services"]["c2s"]["endpoints"]
-            tls = next(e["tls"] for e in endpoints if e["transport"] == "starttls")
+            document = json.loads(out.read_text())
+            endpoints = [e for name in ("c2s", "s2s") if document["services"].get(name) for e in
+                         document["services"][name]["endpoints"]]  # fmt: skip
+            tls = next(e["tls"] for e in endpoints if e["transport"] == "starttls" and e["kind"] == "c2s")
             lists = {TlsVersion(version): names for version, names in tls["cipher_suites"].items()}
-            grades = ", ".join(f"{e['transport']} {e['grade']['letter']}" for e in endpoints if e.get("grade"))
-            return lists, f"whole c2s scan of 2 endpoints (DNS, stream, TLS, certificate), grades {grades}"
+            grades = ", ".join(
+                f"{e['kind']} {e['transport']} {e['grade']['letter']}" for e in endpoints if e.get("grade")
+            )
+            tls_total = sum(e["tls"]["connections"] for e in endpoints if e.get("tls"))
+            return lists, (
+                f"whole {kind} scan of {len(endpoints)} endpoints (DNS, stream, TLS, certificate): "
+                f"{document.get('connections')} connections, {tls_total} of them TLS probes; grades {grades}"
+            )
 
-        return measure([starttls, direct], "observatory", scan)
+        return measure(list(proxies.values()), tool, scan)
 
 
 # --- Comparing ---------------------------------------------------------------------------------
@@ -341,7 +346,7 @@ def main() -> None:
     parser.add_argument("--instance", choices=["weak", "strong"], default="weak")
     parser.add_argument("--endpoint", choices=list(ENDPOINTS), default="c2s")
     parser.add_argument("--rtt-ms", type=float, default=50.0)
-    parser.add_argument("--tools", default="ours,part1,sslyze,testssl,observatory")
+    parser.add_argument("--tools", default="ours,part1,sslyze,testssl,observatory,domain")
     parser.add_argument("--sslyze-venv", type=Path, default=Path("/tmp/sslyze-venv"))
     parser.add_argument(
         "--min-gap",
@@ -370,9 +375,21 @@ def main() -> None:
                 f" our pacing: {LimiterSettings().max_in_flight} in flight, {args.min_gap} s between connections"
             )
             runs, ordered = run_tools(args, proxy, root)
-            if "observatory" in args.tools.split(",") and args.endpoint == "c2s":
+            tools = args.tools.split(",")
+            if "observatory" in tools and args.endpoint == "c2s":
                 with DelayProxy(config.ports.c2s_direct, ports.take(), args.rtt_ms / 1000) as direct:
-                    runs.append(run_cli((proxy, direct), ports, root, pki.root_path, args.min_gap))
+                    run = run_cli({"c2s": proxy, "c2s_direct": direct}, ports, root, pki.root_path, args.min_gap)
+                    runs.append(run)
+            if "domain" in tools and args.endpoint == "c2s":
+                with contextlib.ExitStack() as more:
+                    others = {
+                        name: more.enter_context(
+                            DelayProxy(getattr(config.ports, name), ports.take(), args.rtt_ms / 1000)
+                        )
+                        for name in ("c2s_direct", "s2s", "s2s_direct")
+                    }
+                    run = run_cli({"c2s": proxy, **others}, ports, root, pki.root_path, args.min_gap)
+                    runs.append(run)
     report(runs, ordered)
 
 
@@ -385,7 +402,7 @@ def report(runs: list[Run], ordered: dict[TlsVersion, bool]) -> None:
     ours = next((run for run in runs if run.tool == "ours"), None)
     print(f"\n{'tool':<11} {'wall s':>8} {'conns':>6} {'ours faster':>12} {'conns vs ours':>14}  lists")
     for run in runs:
-        rival = ours is not None and run.tool not in ("ours", "part1", "observatory")  # not rivals
+        rival = ours is not None and run.tool not in ("ours", "part1", "observatory", "domain")  # not rivals
         speed = f"{run.seconds / ours.seconds:.1f}x" if rival and ours else ""
         conns = f"{run.connections / ours.connections:.1f}x" if rival and ours and ours.connections else ""
         if run.lists is None:

@@ -99,6 +99,9 @@ class Enumeration(Prober):
         super().__init__(opener, options)
         #: Suites picked from an offer in a hello that asked something else too: (version, offer) → pick.
         self.answered: dict[tuple[TlsVersion, tuple[int, ...]], int | None] = {}
+        #: Per legacy version, flights whose chosen suite was ECDHE (any hello offering the default
+        #: groups): the curve walk's first answer, so it need not ask it again.
+        self.ecdhe_flights: dict[TlsVersion, list[ProbeResult]] = {}
 
     def interpret(self, result: ProbeResult, version: TlsVersion, offered: Sequence[int]) -> tuple[Verdict, int]:
         hello = result.server_hello
@@ -121,7 +124,11 @@ class Enumeration(Prober):
         key = (version, tuple(codes))
         if key in self.answered:  # asked already, in a hello that asked something else too
             return self.answered.pop(key)
-        verdict, code = self.interpret(await self.probe(self.hello(version, codes)), version, codes)
+        legacy = version in CLEAR_CHAIN_VERSIONS
+        result = await self.probe(self.hello(version, codes), read_flight=legacy)
+        verdict, code = self.interpret(result, version, codes)
+        if legacy and verdict is Verdict.ACCEPTED and result.server_key_exchange is not None:
+            self.ecdhe_flights.setdefault(version, []).append(result)
         return code if verdict is Verdict.ACCEPTED else None
 
     async def walk(self, version: TlsVersion, part: Sequence[int], start: _Walk | None = None) -> _Walk:
@@ -393,6 +400,7 @@ async def finish(
             chain_version=chain_version,
             handshake=handshake,
             tls13_groups=scan.tls13_groups,
+            ecdhe_flights=scan.ecdhe_flights,
             handshake_failed=chain_version is None and TlsVersion.TLS13 in supported and options.certificate_chain,
         )
         found_fields.update(await run_followups(scan, found))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scanners.base import ProbeError
@@ -43,6 +43,8 @@ class FollowUpInputs:
     handshake_failed: bool = False
     #: The TLS 1.3 groups, when the suite walk already found them (``Enumeration.joint_walk``).
     tls13_groups: groups.GroupWalk | None = None
+    #: Per version, the walk's flights with a ServerKeyExchange (default groups offered).
+    ecdhe_flights: dict[TlsVersion, list[ProbeResult]] = field(default_factory=dict)
 
 
 def _kind(code: int, kx: str) -> bool:
@@ -91,10 +93,7 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
     ecdhe_version = next((v for v in _LEGACY if any(_kind(c, "ECDHE") for c in found.suites.get(v, ()))), None)
     if ecdhe_version is not None:
         suites = _ecdhe_suites(found.suites[ecdhe_version])
-        first = None
-        if ecdhe_version in found.first:
-            params = groups.key_exchange(prober, found.first[ecdhe_version], ecdhe_version)
-            first = params.group if params is not None and params.kind == "ecdhe" else None
+        first = _first_curve(prober, found, ecdhe_version, suites)
         with probe_family("curves"):
             walk = await groups.ecdhe_groups(prober, ecdhe_version, suites, first)
         if walk.picks:
@@ -104,6 +103,24 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
             order[ecdhe_version] = walk.server_order
     fields["groups"] = by_version
     fields["groups_server_order"] = order
+
+
+def _first_curve(prober: Prober, found: FollowUpInputs, version: TlsVersion, suites: Sequence[int]) -> int | None:
+    """The curve a hello offering every group got with one of ``suites``: the walk's first answer.
+
+    Any hello of the enumeration that offered the default groups and got one of these suites
+    answers it (the curve a server picks does not depend on the other suites offered, as long as
+    the suite's certificate type is the same one).
+    """
+    flights = [found.first[version]] if version in found.first else []
+    for result in [*flights, *found.ecdhe_flights.get(version, [])]:
+        hello = result.server_hello
+        if hello is None or hello.cipher_suite not in suites:
+            continue
+        params = groups.key_exchange(prober, result, version)
+        if params is not None and params.kind == "ecdhe":
+            return params.group
+    return None
 
 
 def _ecdhe_suites(suites: Sequence[int]) -> list[int]:
