@@ -199,6 +199,9 @@ def client_hello_body(spec: ClientHelloSpec) -> bytes:
         if spec.padding and 0xFF < message_length < 0x200:
             pad = max(0x200 - message_length - 4, 1)
             encoded += Extension.PADDING.to_bytes(2, "big") + vec(bytes(pad), 2)
+        elif spec.padding and message_length >= 0x200 and message_length % 0x100 in (10, 14):
+            # Some servers (or middleboxes) fail on these lengths too (testssl.sh #1113): 5 bytes move it.
+            encoded += Extension.PADDING.to_bytes(2, "big") + vec(b"\x00", 2)
         body += vec(encoded, 2)
     return bytes([HandshakeType.CLIENT_HELLO]) + vec(body, 3)
 

@@ -1,14 +1,20 @@
 """Versions, cipher suites per version with the server's order, and the certificate chain, by raw probes.
 
-Per version: the candidate suites are split into ClientHellos of at most ``suites_per_hello``
-(common suites in the first), each offering its suites weakest first. The first hello of each
-version doubles as its version probe; an answer at another version, or a protocol_version alert,
-settles it with one connection. Otherwise each partition is walked concurrently: offer it, remove
-the suite the server chose, repeat until the server refuses. A server that follows the client
-picks in the order offered; servers with an order of their own nearly always prefer strong suites,
-so their picks leave our weakest-first order and prove it at no cost. Otherwise one or two hellos
-with the accepted suites in another order tell, and only when accepted suites came from several
-partitions does a last walk over them give the server's order. Every probe is one connection.
+Versions: one hello per version, the legacy ones first (SSL 2.0, TLS 1.1, 1.2 and 1.3 at once); a
+legacy version refused with protocol_version rules out the older ones, whose hellos are then not
+sent (``first_hellos``). Each version's hello offers every candidate suite (the 128-suite
+partitions one after the other, common suites first, each weakest first) and doubles as the
+first step of the walk: offer, remove the suite the server chose, repeat until it refuses. A
+server that refuses so long a hello, and never answered one as long, is asked again a partition
+(``suites_per_hello``) at a time, each walked on its own, as some servers cannot take more.
+
+Order: a server that follows the client picks in the order offered; offers alternate between the
+remaining suites' order and its reverse, and servers with an order of their own nearly always
+prefer strong suites, so their picks leave our order and prove it at no cost. Otherwise one hello
+with the accepted suites in another order tells (on TLS 1.2 it also takes the curve walk's second
+step), and only when accepted suites came from several partitions does a last walk over them give
+the server's order. TLS 1.3 walks suites and groups together (``joint_walk``). Every probe is one
+connection; ``connections_by_probe`` says which family each served.
 """
 
 from __future__ import annotations
@@ -97,6 +103,9 @@ class Enumeration(Prober):
 
     def __init__(self, opener: Opener, options: TlsScanOptions) -> None:
         super().__init__(opener, options)
+        #: The most suites a hello offered that the server answered with a ServerHello: it takes
+        #: hellos that long, so a refusal of a shorter one means what it says.
+        self.largest_answered = 0
         #: Suites picked from an offer in a hello that asked something else too: (version, offer) → pick.
         self.answered: dict[tuple[TlsVersion, tuple[int, ...]], int | None] = {}
         #: Per legacy version, flights whose chosen suite was ECDHE (any hello offering the default
@@ -154,9 +163,12 @@ class Enumeration(Prober):
         with probe_family("versions"):
             if version == TlsVersion.SSL2:
                 return await self.probe(self.hello(version, [suite.code for suite in registry.candidates(version)]))
-            offer = partitions(version, self.options.suites_per_hello)[0]
+            offer = first_offer(version, self.options.suites_per_hello)
             want_chain = self.options.certificate_chain and version in CLEAR_CHAIN_VERSIONS
-            return await self.probe(self.hello(version, offer), read_flight=want_chain)
+            result = await self.probe(self.hello(version, offer), read_flight=want_chain)
+            if result.server_hello is not None:
+                self.largest_answered = max(self.largest_answered, len(offer))
+            return result
 
     async def first_hellos(self) -> dict[TlsVersion, ProbeResult]:
         """Every version's first hello and its answer (``RULED_OUT`` for versions a newer one's
@@ -188,11 +200,24 @@ class Enumeration(Prober):
         return dict(zip(versions, await asyncio.gather(*jobs), strict=True))
 
     async def version(self, version: TlsVersion, first: ProbeResult | None = None) -> VersionResult:
-        parts = partitions(version, self.options.suites_per_hello)
+        size = self.options.suites_per_hello
+        parts = [first_offer(version, size)]
         first = first if first is not None else await self.first_hello(version)
         verdict, code = self.interpret(first, version, parts[0])
         if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE):
             return VersionResult()
+        if verdict is Verdict.ACCEPTED and first.server_key_exchange is not None:
+            self.ecdhe_flights.setdefault(version, []).insert(0, first)
+        if verdict is Verdict.REFUSED and len(parts[0]) > size and self.largest_answered < len(parts[0]):
+            # Refused, by a server that never took so long a hello: perhaps it cannot. Ask again
+            # the careful way, at most ``suites_per_hello`` suites a hello.
+            parts = partitions(version, size)
+            want_chain = self.options.certificate_chain and version in CLEAR_CHAIN_VERSIONS
+            with probe_family("versions"):
+                first = await self.probe(self.hello(version, parts[0]), read_flight=want_chain)
+            verdict, code = self.interpret(first, version, parts[0])
+            if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE):
+                return VersionResult()
         with probe_family(f"suites {version.value}"):
             head = _Walk()
             if verdict is Verdict.ACCEPTED:
@@ -313,7 +338,7 @@ class Enumeration(Prober):
         assert offer is not None
         heads = {walk.picks[0] for walk in walks}
         lead = offer[0]
-        top = await self.pick(version, offer)
+        top = await self.order_pick(version, offer)
         if top is None:
             if not self.stopped:
                 self.anomaly(version, "the server refused suites it had accepted one by one")
@@ -328,6 +353,28 @@ class Enumeration(Prober):
             if again != top:
                 return strongest_first, False
         return await self.merge(version, walks, top), True
+
+    async def order_pick(self, version: TlsVersion, offer: Sequence[int]) -> int | None:
+        """``pick`` for the order question. On TLS 1.2 whose accepted suites are all ECDHE with one
+        certificate type, the same hello also takes the curve walk's second step: every curve but
+        the first one offered (the curve does not depend on the suites' order, nor the suite chosen
+        among accepted ECDHE suites on the curves, as long as one offered curve is accepted)."""
+        if version != TlsVersion.TLS12 or not self.options.groups or set(groups.ecdhe_suites(offer)) != set(offer):
+            return await self.pick(version, offer)
+        first = groups.first_curve(self, version, offer, self.ecdhe_flights.get(version, []))
+        if first is None:
+            return await self.pick(version, offer)
+        rest = tuple(group for group in groups.EC_GROUPS if group != first)
+        result = await self.probe(self.hello(version, offer, supported_groups=rest), read_flight=True)
+        verdict, code = self.interpret(result, version, offer)
+        params = groups.key_exchange(self, result, version)
+        if verdict is Verdict.ACCEPTED and params is not None and params.kind == "ecdhe" and params.group in rest:
+            self.curve_answers[(version, rest)] = params.group
+            return code
+        if verdict is Verdict.REFUSED:
+            # Accepted suites refused: no curve but the first one is (the curve walk's last answer).
+            self.curve_answers[(version, rest)] = None
+        return await self.pick(version, offer)
 
     async def merge(self, version: TlsVersion, walks: Sequence[_Walk], top: int | None = None) -> list[int]:
         """The server's order over every partition's accepted suites (each walk is already in order)."""
@@ -353,9 +400,19 @@ class Enumeration(Prober):
         return VersionResult(True, list(hello.cipher_kinds), None, chain)
 
 
+def first_offer(version: TlsVersion, size: int) -> list[int]:
+    """What a version's first hello offers: every candidate, the partitions one after the other.
+
+    One hello then covers the whole list, so a walk needs one refusal, not one per partition. A
+    server that cannot take so long a hello refuses it; unless it answered as long a hello for
+    another version, the version is asked again a partition at a time (``Enumeration.version``).
+    """
+    return [code for part in partitions(version, size) for code in part]
+
+
 def partitions(version: TlsVersion, size: int) -> list[list[int]]:
     """The version's candidate suites in hellos of at most ``size``, common ones in the first, each
-    offered weakest first (the first one is also the version probe)."""
+    offered weakest first."""
     codes = [suite.code for suite in registry.candidates(version)]  # common first, strongest first
     size = max(1, size)
     return [codes[start : start + size][::-1] for start in range(0, len(codes), size)]

@@ -2,8 +2,9 @@
 
 They need what enumeration found (versions, accepted suites, the first flight of each version),
 so they start once it is done, all at once, through the same prober (same caps, same budget).
-Costs in connections: TLS 1.3 groups, accepted + 1 (+ 1 to tell the order); TLS ≤ 1.2 curves,
-accepted (the enumeration's first ECDHE flight is the first pick) + 1 (+ 1); FFDHE groups, one
+Costs in connections: TLS 1.3 groups, none (the suite walk found them, ``Enumeration.joint_walk``;
+else accepted + 1, + 1 to tell the order); TLS ≤ 1.2 curves, accepted (any ECDHE flight of the
+enumeration is the first pick, its order question may be the second) + 1 (+ 1); FFDHE groups, one
 when the server ignores RFC 7919; DH parameters, one per DHE family (but the one the FFDHE probe
 already showed); extensions, one (Heartbleed rides on it); fallback, one; session, one complete
 handshake (none for a TLS 1.3-only server, whose chain handshake serves); certificates, one per
@@ -92,8 +93,10 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
             order[TlsVersion.TLS13] = walk.server_order
     ecdhe_version = next((v for v in _LEGACY if any(_kind(c, "ECDHE") for c in found.suites.get(v, ()))), None)
     if ecdhe_version is not None:
-        suites = _ecdhe_suites(found.suites[ecdhe_version])
-        first = _first_curve(prober, found, ecdhe_version, suites)
+        suites = groups.ecdhe_suites(found.suites[ecdhe_version])
+        flights = [*([found.first[ecdhe_version]] if ecdhe_version in found.first else []),
+                   *found.ecdhe_flights.get(ecdhe_version, [])]  # fmt: skip
+        first = groups.first_curve(prober, ecdhe_version, suites, flights)
         with probe_family("curves"):
             walk = await groups.ecdhe_groups(prober, ecdhe_version, suites, first)
         if walk.picks:
@@ -103,35 +106,6 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
             order[ecdhe_version] = walk.server_order
     fields["groups"] = by_version
     fields["groups_server_order"] = order
-
-
-def _first_curve(prober: Prober, found: FollowUpInputs, version: TlsVersion, suites: Sequence[int]) -> int | None:
-    """The curve a hello offering every group got with one of ``suites``: the walk's first answer.
-
-    Any hello of the enumeration that offered the default groups and got one of these suites
-    answers it (the curve a server picks does not depend on the other suites offered, as long as
-    the suite's certificate type is the same one).
-    """
-    flights = [found.first[version]] if version in found.first else []
-    for result in [*flights, *found.ecdhe_flights.get(version, [])]:
-        hello = result.server_hello
-        if hello is None or hello.cipher_suite not in suites:
-            continue
-        params = groups.key_exchange(prober, result, version)
-        if params is not None and params.kind == "ecdhe":
-            return params.group
-    return None
-
-
-def _ecdhe_suites(suites: Sequence[int]) -> list[int]:
-    """The accepted ECDHE suites, RSA-authenticated ones alone when there are any.
-
-    Up to TLS 1.2 an ECDSA certificate's own curve must stay offered, which would end a walk
-    early; RSA suites have no such tie.
-    """
-    ecdhe = [code for code in suites if _kind(code, "ECDHE")]
-    rsa = [code for code in ecdhe if certificates.authentication(code) == "RSA"]
-    return rsa or ecdhe
 
 
 async def _dh(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> None:

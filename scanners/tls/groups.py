@@ -132,6 +132,9 @@ async def ecdhe_groups(prober: Prober, version: TlsVersion, suites: Sequence[int
     """TLS ≤ 1.2 curves of ECDHE ``suites``; ``first``: the curve a hello offering all of them already got."""
 
     async def pick(groups: Sequence[int]) -> int | None:
+        asked = (version, tuple(groups))
+        if asked in prober.curve_answers:  # asked already, in a hello that asked something else too
+            return prober.curve_answers.pop(asked)
         result = await prober.probe(prober.hello(version, suites, supported_groups=groups), read_flight=True)
         params = key_exchange(prober, result, version)
         if params is None or params.kind != "ecdhe" or params.group is None:
@@ -164,6 +167,36 @@ async def ffdhe_groups(prober: Prober, version: TlsVersion, suites: Sequence[int
     found = await walk(FFDHE_GROUPS, pick)
     found.own_parameters, found.own_suite = outcome.own_parameters, outcome.own_suite
     return found
+
+
+def ecdhe_suites(suites: Sequence[int]) -> list[int]:
+    """The ECDHE suites among ``suites``, RSA-authenticated ones alone when there are any.
+
+    Up to TLS 1.2 an ECDSA certificate's own curve must stay offered, which would end a walk
+    early; RSA suites have no such tie.
+    """
+    ecdhe = [code for code in suites if (suite := registry.by_code(code)) is not None and suite.kx == "ECDHE"]
+    rsa = [code for code in ecdhe if (suite := registry.by_code(code)) is not None and suite.auth == "RSA"]
+    return rsa or ecdhe
+
+
+def first_curve(
+    prober: Prober, version: TlsVersion, suites: Sequence[int], flights: Sequence[ProbeResult]
+) -> int | None:
+    """The curve a hello offering every group got with one of ``suites``: the curve walk's first answer.
+
+    Any hello of the enumeration that offered the default groups and got one of these suites
+    answers it (the curve a server picks does not depend on the other suites offered, as long as
+    the suite's certificate type is the same one).
+    """
+    for result in flights:
+        hello = result.server_hello
+        if hello is None or hello.cipher_suite not in suites:
+            continue
+        params = key_exchange(prober, result, version)
+        if params is not None and params.kind == "ecdhe":
+            return params.group
+    return None
 
 
 def key_exchange(prober: Prober, result: ProbeResult, version: TlsVersion) -> KeyExchangeParams | None:

@@ -49,7 +49,8 @@ class TlsScanOptions:
     probe_timeout: float = 10.0
     #: Probes in flight at once; a connection layer's per-address limiter may allow fewer.
     max_in_flight: int = 4
-    #: Suites per ClientHello: some servers fail on hellos offering more than 128 suites.
+    #: Suites per ClientHello for servers that refuse a version's first hello, which offers every
+    #: candidate: some fail on hellos offering more than 128 suites (``enumeration``).
     suites_per_hello: int = 128
     #: Extra attempts when the opener fails (no TLS was tried); a refused hello is never retried.
     connect_retries: int = 1
@@ -86,6 +87,9 @@ class Prober:
         self.slots = asyncio.Semaphore(max(1, options.max_in_flight))
         self.connections = 0
         self.by_family: Counter[str] = Counter()
+        #: Curve walk steps (version, curves offered) → the curve chosen, answered by a hello that asked
+        #: something else too (``Enumeration.order_pick``); the walk takes them instead of asking.
+        self.curve_answers: dict[tuple[TlsVersion, tuple[int, ...]], int | None] = {}
         self.errors: list[ProbeError] = []
         self.spoken: set[TlsVersion] = set()
         self.failures_in_a_row = 0

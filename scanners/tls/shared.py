@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 
 from scanners.tls import registry
-from scanners.tls.enumeration import Enumeration, Verdict, VersionResult, finish, partitions
+from scanners.tls.enumeration import Enumeration, Verdict, VersionResult, finish, first_offer
 from scanners.tls.facts import SharedEnumeration, TlsFacts, TlsVersion
 from scanners.tls.probe import Opener, Outcome, ProbeResult
 from scanners.tls.prober import TlsScanOptions
@@ -100,7 +100,7 @@ def answers(scan: Enumeration, firsts: dict[TlsVersion, ProbeResult]) -> dict[Tl
                 return None
             found[version] = tuple(result.sslv2.cipher_kinds) if result.sslv2 is not None else None
             continue
-        offer = partitions(version, scan.options.suites_per_hello)[0]
+        offer = first_offer(version, scan.options.suites_per_hello)
         verdict, code = scan.interpret(result, version, offer)
         if verdict is Verdict.UNREACHABLE:
             return None
@@ -115,7 +115,7 @@ def predicts(facts: TlsFacts, found: dict[TlsVersion, object], suites_per_hello:
             codes = suite_codes(facts, version) if version in facts.versions else None
             if (tuple(codes) if codes is not None else None) != answer:
                 return False
-        elif expected_pick(facts, version, partitions(version, suites_per_hello)[0]) != answer:
+        elif expected_pick(facts, version, first_offer(version, suites_per_hello)) != answer:
             return False
     return True
 
@@ -136,7 +136,7 @@ async def _from_template(
         elif version == TlsVersion.SSL2:
             results[version] = await scan.sslv2(first)  # (parses the answer; sends nothing)
         else:
-            offer = partitions(version, scan.options.suites_per_hello)[0]
+            offer = first_offer(version, scan.options.suites_per_hello)
             verdict, _ = scan.interpret(first, version, offer)
             chain = first.certificates if verdict is Verdict.ACCEPTED else None
             suites = suite_codes(facts, version) or []

@@ -101,6 +101,39 @@ async def test_client_order_across_several_client_hellos(ports: PortAllocator) -
     assert facts.server_order == {TlsVersion.TLS12: False}
 
 
+async def test_one_hello_covers_every_candidate_when_the_server_takes_it(ports: PortAllocator) -> None:
+    candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
+    spread = [candidates[300], candidates[5], candidates[200]]
+    facts, server = await scan(
+        PeerPolicy(suites={TLS12: spread}, server_order=False), ports, versions=(TlsVersion.TLS12,)
+    )
+    assert sorted(facts.cipher_suites[TlsVersion.TLS12]) == sorted(registry.names(spread))
+    # The version's hello; two more picks, one refusal, one re-offer for the order: no partitions.
+    assert facts.connections_by_probe["versions"] == 1
+    assert facts.connections_by_probe["suites TLSv1.2"] == 4
+    assert max(len(hello.cipher_suites) for hello in server.hellos) >= len(candidates)
+
+
+@pytest.mark.parametrize("server_order", [True, False])
+async def test_a_server_refusing_long_hellos_is_asked_128_suites_at_a_time(
+    ports: PortAllocator, server_order: bool
+) -> None:
+    # Given a server that refuses any hello of more than 128 suites, its suites spread over three partitions
+    candidates = [suite.code for suite in registry.candidates(TlsVersion.TLS12)]
+    spread = [candidates[300], candidates[5], candidates[200], candidates[130]]
+    weak = [suite.code for suite in registry.candidates(TlsVersion.TLS10)][:2]
+    policy = PeerPolicy(suites={TLS12: spread, TLS10: weak}, server_order=server_order, max_suites=128)
+    facts, server = await scan(policy, ports)
+    # Then every suite is still found, in the server's order where it has one
+    found = facts.cipher_suites[TlsVersion.TLS12]
+    assert found == registry.names(spread) if server_order else sorted(found) == sorted(registry.names(spread))
+    assert sorted(facts.cipher_suites[TlsVersion.TLS10]) == sorted(registry.names(weak))
+    assert facts.versions == [TlsVersion.TLS10, TlsVersion.TLS12]
+    assert facts.errors == []
+    # Only the versions' first hellos offered more (SSL 3.0, TLS 1.0, 1.1, 1.2): each was asked again.
+    assert sum(len(hello.cipher_suites) > 128 for hello in server.hellos) == 4
+
+
 async def test_server_order_that_happens_to_match_ours(ports: PortAllocator) -> None:
     # Given a server whose own order is the zigzag our alternating offers draw from a client-order
     # server (weakest, strongest, then the middle one): the walk alone cannot tell

@@ -245,6 +245,9 @@ class PeerPolicy:
     version_refusal: Refusal = "alert"
     #: How "no shared suite" is refused.
     suite_refusal: Refusal = "handshake-failure"
+    #: Refuse (like "no shared suite") any hello offering more suites than this: the servers that
+    #: cannot take long hellos (testssl.sh #806, a bank refusing 257 or more suites).
+    max_suites: int | None = None
     #: TLS 1.3: answer with a HelloRetryRequest for this group when the client sent no share for it.
     hrr_group: int | None = None
     #: Send a warning-level unrecognized_name alert before every ServerHello.
@@ -356,6 +359,8 @@ class ScriptedTlsServer(LoopbackServer):
                 return self._refuse(policy.version_refusal, TLS10)
             kinds = [kind for kind in policy.sslv2_kinds if kind in hello.cipher_suites]
             return sslv2_server_hello(kinds, policy.chain[0])
+        if policy.max_suites is not None and len(hello.cipher_suites) > policy.max_suites:
+            return self._refuse(policy.suite_refusal, min(hello.legacy_version, TLS12))
         offered = hello.supported_versions or [v for v in policy.suites if v <= hello.legacy_version]
         version = max((v for v in policy.suites if v in offered), default=None)
         if version is None:

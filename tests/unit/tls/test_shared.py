@@ -10,7 +10,7 @@ import pytest
 
 from scanners.base import ErrorReason, ProbeError
 from scanners.tls import registry
-from scanners.tls.enumeration import partitions
+from scanners.tls.enumeration import first_offer
 from scanners.tls.facts import SharedEnumeration, TlsFacts, TlsVersion
 from scanners.tls.prober import TlsScanOptions
 from scanners.tls.shared import expected_pick, predicts, shareable, suite_code, suite_codes
@@ -71,7 +71,7 @@ def test_predictions_cover_every_version_and_sslv2() -> None:
     lists = facts(
         {TlsVersion.TLS12: [AES256_GCM, AES128_GCM], TlsVersion.TLS13: [TLS13_AES128]}, {TlsVersion.TLS12: True}
     )
-    tls12 = expected_pick(lists, TlsVersion.TLS12, partitions(TlsVersion.TLS12, 128)[0])
+    tls12 = expected_pick(lists, TlsVersion.TLS12, first_offer(TlsVersion.TLS12, 128))
     assert tls12 == AES256_GCM
     answers: dict[TlsVersion, object] = {
         TlsVersion.SSL2: None,
