@@ -189,10 +189,14 @@ class Enumeration(Prober):
         found |= {version: RULED_OUT for version in versions if version in ruled_out and version not in found}
         return {version: found[version] for version in versions}
 
-    async def run(self, firsts: dict[TlsVersion, ProbeResult] | None = None) -> dict[TlsVersion, VersionResult]:
-        """Every version of the options, enumerated; ``firsts``: their first hellos, already sent."""
+    async def run(
+        self, firsts: dict[TlsVersion, ProbeResult] | None = None, versions: Sequence[TlsVersion] | None = None
+    ) -> dict[TlsVersion, VersionResult]:
+        """``versions`` (by default every version of the options), enumerated; ``firsts``: their first
+        hellos, already sent."""
         firsts = firsts if firsts is not None else await self.first_hellos()
-        versions = [version for version in TlsVersion if version in self.options.versions]
+        wanted = self.options.versions if versions is None else versions
+        versions = [version for version in TlsVersion if version in wanted]
         jobs = [
             self.sslv2(first) if version == TlsVersion.SSL2 else self.version(version, first)
             for version, first in ((version, firsts.get(version)) for version in versions)
@@ -432,16 +436,50 @@ async def scan_tls(opener: Opener, options: TlsScanOptions | None = None) -> Tls
     options = options or TlsScanOptions()
     started = time.monotonic()
     scan = Enumeration(opener, options)
-    return await finish(scan, await scan.run(), started)
+    firsts = await scan.first_hellos()
+    first13 = firsts.get(TlsVersion.TLS13)
+    if first13 is None:
+        return await finish(scan, await scan.run(firsts), started)
+    # TLS 1.3's walk is the longest chain of connections one after the other; the follow-ups of
+    # the legacy versions need nothing from it, so they start when the legacy walks end.
+    tls13 = asyncio.ensure_future(scan.version(TlsVersion.TLS13, first13))
+    try:
+        results = await scan.run(firsts, [version for version in firsts if version != TlsVersion.TLS13])
+        if any(
+            results[version].supported and results[version].suites
+            for version in CLEAR_CHAIN_VERSIONS
+            if version in results
+        ):
+            return await finish(scan, results, started, tls13=tls13)
+        results[TlsVersion.TLS13] = await tls13
+        return await finish(scan, results, started)
+    finally:
+        if not tls13.done():
+            tls13.cancel()
+            await asyncio.gather(tls13, return_exceptions=True)
 
 
 async def finish(
-    scan: Enumeration, results: dict[TlsVersion, VersionResult], started: float, **fields: Any
+    scan: Enumeration,
+    results: dict[TlsVersion, VersionResult],
+    started: float,
+    tls13: asyncio.Future[VersionResult] | None = None,
+    **fields: Any,
 ) -> TlsFacts:
-    """The chain and the follow-up probes, after the versions and suites are known; ``fields``: facts
-    learnt elsewhere (a shared enumeration's groups …), overridden by nothing the follow-ups find."""
+    """The chain and the follow-up probes, after the versions and suites are known (``tls13``: TLS
+    1.3's walk, still going on); ``fields``: facts learnt elsewhere (a shared enumeration's groups …),
+    overridden by nothing the follow-ups find."""
     options = scan.options
     supported = [version for version in results if results[version].supported]
+    pending = None
+    if tls13 is not None and TlsVersion.TLS13 in scan.spoken:
+        supported.append(TlsVersion.TLS13)
+
+        async def tls13_lists() -> tuple[Sequence[int], GroupWalk | None]:
+            result = await tls13
+            return result.suites, scan.tls13_groups
+
+        pending = asyncio.ensure_future(tls13_lists())
     with probe_family("chain"):
         chain, chain_version, handshake = await certificate_chain(scan, results, supported)
     found_fields: dict[str, Any] = {
@@ -451,16 +489,21 @@ async def finish(
     if supported and not scan.stopped:
         found = FollowUpInputs(
             supported=supported,
-            suites={version: results[version].suites for version in supported if version != TlsVersion.SSL2},
-            first={version: first for version in supported if (first := results[version].first) is not None},
+            suites={version: results[version].suites for version in results if version != TlsVersion.SSL2},
+            first={version: first for version in results if (first := results[version].first) is not None},
             chain=chain,
             chain_version=chain_version,
             handshake=handshake,
             tls13_groups=scan.tls13_groups,
+            tls13_pending=pending,
             ecdhe_flights=scan.ecdhe_flights,
             handshake_failed=chain_version is None and TlsVersion.TLS13 in supported and options.certificate_chain,
         )
         found_fields.update(await run_followups(scan, found))
+    if tls13 is not None:
+        results[TlsVersion.TLS13] = await tls13
+        supported = [version for version in results if results[version].supported]
+        supported.sort(key=list(TlsVersion).index)
     return TlsFacts(
         versions=supported,
         cipher_suites={

@@ -14,7 +14,7 @@ further certificate type (three handshakes on a TLS 1.3-only server).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class FollowUpInputs:
     handshake_failed: bool = False
     #: The TLS 1.3 groups, when the suite walk already found them (``Enumeration.joint_walk``).
     tls13_groups: groups.GroupWalk | None = None
+    #: TLS 1.3's suites and groups when its walk was still going on as the follow-ups began.
+    tls13_pending: Awaitable[tuple[Sequence[int], groups.GroupWalk | None]] | None = None
     #: Per version, the walk's flights with a ServerKeyExchange (default groups offered).
     ecdhe_flights: dict[TlsVersion, list[ProbeResult]] = field(default_factory=dict)
 
@@ -83,14 +85,40 @@ async def run_followups(prober: Prober, found: FollowUpInputs) -> dict[str, Any]
 async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | None, fields: dict[str, Any]) -> None:
     by_version: dict[TlsVersion, list[str]] = {}
     order: dict[TlsVersion, bool] = {}
-    if TlsVersion.TLS13 in found.supported and found.suites.get(TlsVersion.TLS13):
-        walk = found.tls13_groups
-        if walk is None:
-            with probe_family("groups TLSv1.3"):
-                walk = await groups.tls13_groups(prober, found.suites[TlsVersion.TLS13])
-        by_version[TlsVersion.TLS13] = [groups.group_name(code) for code in walk.picks]
-        if walk.server_order is not None:
-            order[TlsVersion.TLS13] = walk.server_order
+    await asyncio.gather(
+        _tls13_groups(prober, found, by_version, order), _curves(prober, found, by_version, order, fields)
+    )
+    # (TLS 1.3 first, as before the two walks ran side by side)
+    versions = [TlsVersion.TLS13, *_LEGACY]
+    fields["groups"] = {version: by_version[version] for version in versions if version in by_version}
+    fields["groups_server_order"] = {version: order[version] for version in versions if version in order}
+
+
+async def _tls13_groups(
+    prober: Prober, found: FollowUpInputs, by_version: dict[TlsVersion, list[str]], order: dict[TlsVersion, bool]
+) -> None:
+    if TlsVersion.TLS13 not in found.supported:
+        return
+    suites, walk = found.suites.get(TlsVersion.TLS13, ()), found.tls13_groups
+    if found.tls13_pending is not None:
+        suites, walk = await found.tls13_pending
+    if not suites:
+        return
+    if walk is None:
+        with probe_family("groups TLSv1.3"):
+            walk = await groups.tls13_groups(prober, suites)
+    by_version[TlsVersion.TLS13] = [groups.group_name(code) for code in walk.picks]
+    if walk.server_order is not None:
+        order[TlsVersion.TLS13] = walk.server_order
+
+
+async def _curves(
+    prober: Prober,
+    found: FollowUpInputs,
+    by_version: dict[TlsVersion, list[str]],
+    order: dict[TlsVersion, bool],
+    fields: dict[str, Any],
+) -> None:
     ecdhe_version = next((v for v in _LEGACY if any(_kind(c, "ECDHE") for c in found.suites.get(v, ()))), None)
     if ecdhe_version is not None:
         suites = groups.ecdhe_suites(found.suites[ecdhe_version])
@@ -104,8 +132,6 @@ async def _groups(prober: Prober, found: FollowUpInputs, legacy: TlsVersion | No
         by_version[ecdhe_version] = [groups.group_name(code) for code in walk.picks]
         if walk.server_order is not None:
             order[ecdhe_version] = walk.server_order
-    fields["groups"] = by_version
-    fields["groups_server_order"] = order
 
 
 async def _dh(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> None:
