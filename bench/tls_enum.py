@@ -269,8 +269,10 @@ def run_cli(proxies: dict[str, DelayProxy], ports: PortAllocator, workdir: Path,
             document = json.loads(out.read_text())
             endpoints = [e for name in ("c2s", "s2s") if document["services"].get(name) for e in
                          document["services"][name]["endpoints"]]  # fmt: skip
-            tls = next(e["tls"] for e in endpoints if e["transport"] == "starttls" and e["kind"] == "c2s")
-            lists = {TlsVersion(version): names for version, names in tls["cipher_suites"].items()}
+            c2s = next(e for e in endpoints if e["transport"] == "starttls" and e["kind"] == "c2s")
+            if not c2s.get("tls"):
+                return None, f"no TLS facts on {c2s['id']}: {c2s.get('errors')}"
+            lists = {TlsVersion(version): names for version, names in c2s["tls"]["cipher_suites"].items()}
             grades = ", ".join(
                 f"{e['kind']} {e['transport']} {e['grade']['letter']}" for e in endpoints if e.get("grade")
             )
