@@ -42,7 +42,7 @@ from reports.text import render_text
 from scanners.addresses import AddressError, HostPort, parse_host_port
 from scanners.base import ServiceKind
 from scanners.connection import LimiterSettings
-from scanners.connection.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MIN_GAP
+from scanners.connection.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MIN_GAP, DEFAULT_WAIT_LIMIT
 from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.trust_anchors import TrustAnchorError, TrustAnchors, load_trust_anchors
 from scanners.policy import AddressPolicy, parse_networks
@@ -260,6 +260,17 @@ ENGINE_OPTIONS = [
         show_envvar=True,
     ),
     click.option(
+        "--wait-timeout",
+        type=click.FloatRange(min=0.5, max=600),
+        default=DEFAULT_WAIT_LIMIT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Longest one wait for a server within a connection (connect, a reply, a TLS handshake): a "
+        "server that accepts connections and says nothing is reported after this.",
+        envvar="OBSERVATORY_WAIT_TIMEOUT",
+        show_envvar=True,
+    ),
+    click.option(
         "--dns-timeout",
         type=click.FloatRange(min=0.1, max=60),
         default=3.0,
@@ -360,6 +371,7 @@ def engine_template(
     connection_gap: float,
     timeout: float,
     probe_timeout: float,
+    wait_timeout: float,
     dns_timeout: float,
     no_sasl_probes: bool,
     no_http: bool,
@@ -398,6 +410,7 @@ def engine_template(
         limiter=LimiterSettings(max_in_flight=max_connections, min_gap=connection_gap),
         timeout=timeout,
         probe_timeout=probe_timeout,
+        wait_timeout=wait_timeout,
         dns_timeout=dns_timeout,
         sasl_probes=not no_sasl_probes,
         http=not no_http,

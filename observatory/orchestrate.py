@@ -31,7 +31,7 @@ from observatory.model import (
 from scanners.addresses import HostPort
 from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
-from scanners.connection.limits import ConnectionCount, counting_connections
+from scanners.connection.limits import DEFAULT_WAIT_LIMIT, ConnectionCount, counting_connections
 from scanners.dns.discovery import DEFAULT_PORTS, DiscoveryOptions, discover
 from scanners.dns.facts import DiscoveredEndpoint, Discovery, ServiceDiscovery
 from scanners.dns.trust_anchors import TrustAnchors
@@ -73,6 +73,9 @@ class ScanOptions:
     timeout: float = DEFAULT_TIMEOUT
     #: One connection's set-up and exchange.
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    #: One wait for the server within a connection (connect, a read, a TLS handshake): a server that
+    #: accepts connections and stays silent is reported after this, not after the scan's time.
+    wait_timeout: float = DEFAULT_WAIT_LIMIT
     dns_timeout: float = 3.0
     #: HTTPS discovery: XEP-0156 host-meta, ``_xmppconnect`` and POSH (ports settable for tests).
     http: bool = True
@@ -168,7 +171,7 @@ class _Run:
     async def _stream(self, facts: EndpointFacts, deadline: float) -> StreamFacts:
         remaining = max(1.0, deadline - time.monotonic())
         probes = ProbeOptions(enforcement=self.options.sasl_probes, scram=self.options.sasl_probes)
-        deadline_ = Deadline.after(min(remaining, self.options.timeout))
+        deadline_ = Deadline.after(min(remaining, self.options.timeout), self.options.wait_timeout)
         return await probe_stream(self._connection_endpoint(facts), self.limiter, deadline_, probes)
 
     async def _tls(self, facts: EndpointFacts) -> TlsFacts:
@@ -177,9 +180,10 @@ class _Run:
             server_name=self.options.domain,
             alpn=(ALPN[facts.kind],) if facts.transport is Transport.DIRECTTLS else (),
             probe_timeout=self.options.probe_timeout,
+            wait_timeout=self.options.wait_timeout,
             max_in_flight=self.options.limiter.max_in_flight,
         )
-        opener = endpoint_opener(endpoint, self.limiter, self.options.probe_timeout)
+        opener = endpoint_opener(endpoint, self.limiter, self.options.probe_timeout, self.options.wait_timeout)
         if self.templates is None:
             return await scan_tls(opener, options)
         key = endpoint_key(facts.kind, facts.transport, facts.address, facts.port, options)
@@ -379,6 +383,15 @@ def incomplete(result: ScanResult) -> list[str]:
             reasons.append(f"{name}: no endpoint found" + (f" (DNS: {failed[0]})" if failed else ""))
         for endpoint in service.endpoints:
             if endpoint.grade is None:
-                first = endpoint.errors[0].message if endpoint.errors else "no result"
+                probes = [
+                    *(endpoint.stream.errors if endpoint.stream else []),
+                    *(endpoint.tls.errors if endpoint.tls else []),
+                ]
+                if endpoint.errors:
+                    first = endpoint.errors[0].message
+                elif probes:  # e.g. a server that accepts connections and says nothing
+                    first = f"{probes[0].phase}: {probes[0].message}"
+                else:
+                    first = "no result"
                 reasons.append(f"{endpoint.id}: {first}")
     return reasons

@@ -111,7 +111,13 @@ def compression_offered(ctx: EndpointContext) -> Outcome:
 @endpoint_check("endpoint.unreachable")
 def unreachable(ctx: EndpointContext) -> Outcome:
     endpoint = ctx.endpoint
-    if not endpoint.errors or (endpoint.tls is not None and endpoint.tls.versions):
+    if endpoint.tls is not None and endpoint.tls.versions:
         return False
-    first = endpoint.errors[0]
+    stream = endpoint.stream
+    if stream is not None and (stream.header is not None or stream.tls_version is not None or stream.stream_error):
+        return False  # it answered: whatever failed later is another finding's business
+    errors = [*endpoint.errors, *(stream.errors if stream else []), *(endpoint.tls.errors if endpoint.tls else [])]
+    if not errors:
+        return False
+    first = errors[0]
     return f"{first.phase}: {first.reason.value}: {first.message}"

@@ -136,15 +136,22 @@ class Limiter:
             yield time.monotonic() - started
 
 
+#: The longest one wait for the server may take (a connect, one read, a TLS handshake): a peer that
+#: accepts TCP and says nothing is given up after this, not after the probe's whole time.
+DEFAULT_WAIT_LIMIT = 6.0
+
+
 @dataclass(frozen=True)
 class Deadline:
-    """A point in time (``time.monotonic()``) by which a probe must be done."""
+    """A point in time (``time.monotonic()``) by which a probe must be done, and the longest a single
+    wait for the server may take within it (``wait_limit``, None: no such bound)."""
 
     at: float
+    wait_limit: float | None = None
 
     @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
+    def after(cls, seconds: float, wait_limit: float | None = None) -> Deadline:
+        return cls(time.monotonic() + seconds, wait_limit)
 
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
@@ -154,5 +161,11 @@ class Deadline:
         return self.remaining() == 0.0
 
     def timeout(self) -> asyncio.Timeout:
-        """``async with deadline.timeout():`` raises ``TimeoutError`` when the deadline passes."""
+        """``async with deadline.timeout():`` around one wait for the server: raises ``TimeoutError`` when
+        the deadline passes or the wait exceeds ``wait_limit``."""
+        remaining = self.remaining()
+        return asyncio.timeout(remaining if self.wait_limit is None else min(remaining, self.wait_limit))
+
+    def whole(self) -> asyncio.Timeout:
+        """Like ``timeout`` but bounded by the deadline alone (waiting for our own pacing, say)."""
         return asyncio.timeout(self.remaining())

@@ -102,10 +102,11 @@ async def _connect(
     clock = PhaseClock()
     facts.timings = clock.seconds
     try:
-        async with deadline.timeout():
-            with clock.phase("queue"):
+        with clock.phase("queue"):
+            async with deadline.whole():
                 await stack.enter_async_context(limiter.slot(endpoint.address))
-            with clock.phase("connect"):
+        with clock.phase("connect"):
+            async with deadline.timeout():
                 reader, writer = await asyncio.open_connection(endpoint.address, endpoint.port, limit=READ_LIMIT)
     except Exception as exc:
         raise ProbeFailure(classify(exc, clock.current), facts) from None

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
 
-from scanners.base import ProbeError
+from scanners.base import ErrorReason, ProbeError
 from scanners.tls import groups, registry
 from scanners.tls.facts import TlsFacts, TlsVersion
 from scanners.tls.followups import FollowUpInputs, run_followups
@@ -50,10 +50,13 @@ _RULES_OUT = {
     TlsVersion.TLS12: (TlsVersion.TLS11, TlsVersion.TLS10, TlsVersion.SSL3),
     TlsVersion.TLS11: (TlsVersion.TLS10, TlsVersion.SSL3),
 }
-#: Sent first and together; the others once the answers above say whether they are needed.
-_FIRST_WAVE = (TlsVersion.SSL2, TlsVersion.TLS11, TlsVersion.TLS12, TlsVersion.TLS13)
+#: Sent first and together, the versions most servers answer first (so a server that answers none
+#: of the first three is silent, ``_first_wave``); the others once these say whether they are needed.
+_FIRST_WAVE = (TlsVersion.TLS12, TlsVersion.TLS13, TlsVersion.TLS11, TlsVersion.SSL2)
 #: What an older version "answered" when a newer one's refusal ruled it out.
 RULED_OUT = ProbeResult(Outcome.ALERT, alert=Alert(2, AlertDescription.PROTOCOL_VERSION))
+#: What the versions not asked "answered" when the server answered no hello at all.
+SILENT = ProbeResult(Outcome.TIMEOUT)
 
 
 class Verdict(Enum):
@@ -106,6 +109,8 @@ class Enumeration(Prober):
         #: The most suites a hello offered that the server answered with a ServerHello: it takes
         #: hellos that long, so a refusal of a shorter one means what it says.
         self.largest_answered = 0
+        #: No first hello was answered at all: nothing more is asked.
+        self.silent = False
         #: Suites picked from an offer in a hello that asked something else too: (version, offer) → pick.
         self.answered: dict[tuple[TlsVersion, tuple[int, ...]], int | None] = {}
         #: Per legacy version, flights whose chosen suite was ECDHE (any hello offering the default
@@ -170,12 +175,38 @@ class Enumeration(Prober):
                 self.largest_answered = max(self.largest_answered, len(offer))
             return result
 
+    async def _first_wave(self, wave: Sequence[TlsVersion]) -> dict[TlsVersion, ProbeResult]:
+        """The first hellos sent together; once three went unanswered and none was answered, the
+        rest (queued behind them, say) are not waited for: the server is silent."""
+        tasks = {asyncio.ensure_future(self.first_hello(version)): version for version in wave}
+        found: dict[TlsVersion, ProbeResult] = {}
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                found |= {tasks[task]: task.result() for task in done}
+                outcomes = [result.outcome for result in found.values()]
+                if len(outcomes) >= min(3, len(wave)) and all(outcome is Outcome.TIMEOUT for outcome in outcomes):
+                    break
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        return {version: found[version] for version in wave if version in found}
+
     async def first_hellos(self) -> dict[TlsVersion, ProbeResult]:
         """Every version's first hello and its answer (``RULED_OUT`` for versions a newer one's
         refusal ruled out), oldest first."""
         versions = [version for version in TlsVersion if version in self.options.versions]
-        wave = [version for version in versions if version in _FIRST_WAVE]
-        found = dict(zip(wave, await asyncio.gather(*(self.first_hello(v) for v in wave)), strict=True))
+        wave = [version for version in _FIRST_WAVE if version in versions]
+        found = await self._first_wave(wave)
+        if found and all(result.outcome is Outcome.TIMEOUT for result in found.values()):
+            # Connections accepted, no hello answered: a silent server, not one refusing versions.
+            self.silent = True
+            limit = self.options.wait_timeout
+            message = f"no answer to any of {len(found)} ClientHellos" + (f" within {limit:g} s" if limit else "")
+            self.note(ProbeError(phase="tls-enumerate", reason=ErrorReason.TIMEOUT, message=message))
+            return {version: found.get(version, SILENT) for version in versions}
         ruled_out = {
             older
             for version, result in found.items()
@@ -208,7 +239,7 @@ class Enumeration(Prober):
         parts = [first_offer(version, size)]
         first = first if first is not None else await self.first_hello(version)
         verdict, code = self.interpret(first, version, parts[0])
-        if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE):
+        if verdict in (Verdict.OTHER_VERSION, Verdict.UNREACHABLE) or self.silent:
             return VersionResult()
         if verdict is Verdict.ACCEPTED and first.server_key_exchange is not None:
             self.ecdhe_flights.setdefault(version, []).insert(0, first)

@@ -16,18 +16,22 @@ from typing import Any
 
 from scanners.base import Transport
 from scanners.connection import Deadline, Endpoint, Limiter, open_prelude
+from scanners.connection.limits import DEFAULT_WAIT_LIMIT
 from scanners.connection.tls import ALPN
 from scanners.tls.enumeration import TlsScanOptions, scan_tls
 from scanners.tls.facts import TlsFacts
 from scanners.tls.probe import Opener, Streams
 
 
-def endpoint_opener(endpoint: Endpoint, limiter: Limiter, time_limit: float = 10.0) -> Opener:
-    """Connections to ``endpoint`` paced by ``limiter``, each negotiated up to where TLS starts."""
+def endpoint_opener(
+    endpoint: Endpoint, limiter: Limiter, time_limit: float = 10.0, wait_limit: float | None = DEFAULT_WAIT_LIMIT
+) -> Opener:
+    """Connections to ``endpoint`` paced by ``limiter``, each negotiated up to where TLS starts (each
+    wait for the server at most ``wait_limit`` seconds)."""
 
     @asynccontextmanager
     async def open_connection() -> AsyncIterator[Streams]:
-        async with open_prelude(endpoint, limiter, Deadline.after(time_limit)) as prelude:
+        async with open_prelude(endpoint, limiter, Deadline.after(time_limit, wait_limit)) as prelude:
             yield prelude.reader, prelude.writer
 
     return open_connection

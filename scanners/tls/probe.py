@@ -83,13 +83,20 @@ async def enter_connection(stack: AsyncExitStack, opener: Opener, time_limit: fl
 
 
 async def run_probe(
-    opener: Opener, hello: bytes, *, time_limit: float, read_flight: bool = False, follow_up: FollowUp | None = None
+    opener: Opener,
+    hello: bytes,
+    *,
+    time_limit: float,
+    read_flight: bool = False,
+    follow_up: FollowUp | None = None,
+    wait_limit: float | None = None,
 ) -> ProbeResult:
     """Send ``hello`` on a fresh connection and report what came back within ``time_limit`` seconds.
 
     With ``read_flight`` a TLS ≤ 1.2 reply is read up to ServerHelloDone (certificate chain, key
     exchange, OCSP staple); otherwise the connection is closed as soon as the ServerHello is in.
     ``follow_up`` then runs on the same connection when a ServerHello came and no error occurred.
+    ``wait_limit``: the longest one read may wait (a silent server times out after it).
     """
     deadline = time.monotonic() + time_limit
     async with AsyncExitStack() as stack:
@@ -98,14 +105,18 @@ async def run_probe(
             return ProbeResult(Outcome.CONNECT_FAILED, error=opened)
         reader, writer = opened
         writer.write(hello)
-        result = await _read_reply(reader, writer, deadline, read_flight)
+        result = await _read_reply(reader, writer, deadline, read_flight, wait_limit)
         if follow_up is None or result.outcome is not Outcome.SERVER_HELLO or result.error or result.alert:
             return result
         return dataclasses.replace(result, follow_up=await follow_up(reader, writer, result, deadline))
 
 
 async def _read_reply(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float, read_flight: bool
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    deadline: float,
+    read_flight: bool,
+    wait_limit: float | None = None,
 ) -> ProbeResult:
     parser = FlightParser()
     state = _Flight()
@@ -115,7 +126,8 @@ async def _read_reply(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            data = await asyncio.wait_for(reader.read(_READ_CHUNK), remaining)
+            wait = remaining if wait_limit is None else min(remaining, wait_limit)
+            data = await asyncio.wait_for(reader.read(_READ_CHUNK), wait)
             if not data:
                 return _result(Outcome.CLOSED, state)
             for event in parser.feed(data):

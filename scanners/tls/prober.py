@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from scanners.base import ErrorReason, ProbeError
+from scanners.connection.limits import DEFAULT_WAIT_LIMIT
 from scanners.tls.client_hello import ClientHelloSpec, client_hello, sslv2_client_hello
 from scanners.tls.facts import TlsVersion
 from scanners.tls.probe import FollowUp, Opener, Outcome, ProbeResult, run_probe
@@ -47,6 +48,9 @@ class TlsScanOptions:
     versions: tuple[TlsVersion, ...] = tuple(TlsVersion)
     #: Per probe, connection set-up (and STARTTLS) included.
     probe_timeout: float = 10.0
+    #: The longest one wait for the server may take within a probe (a read, the STARTTLS prelude's
+    #: each step): a server that accepts connections and says nothing is given up after it.
+    wait_timeout: float | None = DEFAULT_WAIT_LIMIT
     #: Probes in flight at once; a connection layer's per-address limiter may allow fewer.
     max_in_flight: int = 4
     #: Suites per ClientHello for servers that refuse a version's first hello, which offers every
@@ -93,6 +97,8 @@ class Prober:
         self.errors: list[ProbeError] = []
         self.spoken: set[TlsVersion] = set()
         self.failures_in_a_row = 0
+        #: Set once ``max_connect_failures`` connections failed in a row: probes still waiting stop.
+        self._given_up = asyncio.Event()
 
     @property
     def stopped(self) -> bool:
@@ -125,20 +131,44 @@ class Prober:
             async with self.slots:
                 if not self._may_connect():
                     return result
-                result = await run_probe(
-                    self.opener,
-                    hello,
-                    time_limit=self.options.probe_timeout,
-                    read_flight=read_flight,
-                    follow_up=follow_up,
+                result = await self._unless_given_up(
+                    run_probe(
+                        self.opener,
+                        hello,
+                        time_limit=self.options.probe_timeout,
+                        read_flight=read_flight,
+                        follow_up=follow_up,
+                        wait_limit=self.options.wait_timeout,
+                    )
                 )
             if result.outcome is not Outcome.CONNECT_FAILED:
                 self.failures_in_a_row = 0
                 break
-            self.failures_in_a_row += 1
+            silent = result.error is not None and result.error.reason is ErrorReason.TIMEOUT
+            # A wait that ran out counts twice: the server took the connection and said nothing
+            # (no stream header, say), which the next connection would meet alike.
+            self.failures_in_a_row += 2 if silent else 1
+            if self.failures_in_a_row >= self.options.max_connect_failures:
+                self._given_up.set()
+            if silent:
+                break  # no retry either
         if result.error is not None and result.outcome is not Outcome.SERVER_HELLO:
             self.note(result.error)
         return result
+
+    async def _unless_given_up(self, job: Awaitable[ProbeResult]) -> ProbeResult:
+        """``job``'s result, unless the endpoint stops answering meanwhile: then a probe still waiting
+        (for a connection slot, say, behind the silent ones) gives up too, with no error of its own."""
+        task = asyncio.ensure_future(job)
+        given_up = asyncio.ensure_future(self._given_up.wait())
+        try:
+            await asyncio.wait({task, given_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            given_up.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return task.result() if not task.cancelled() else ProbeResult(Outcome.CONNECT_FAILED)
 
     async def connection(
         self, job: Callable[[], Awaitable[T | ProbeError]], *, note_errors: bool = True
