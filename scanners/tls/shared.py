@@ -39,15 +39,9 @@ from scanners.tls.prober import TlsScanOptions
 from scanners.tls.templates import Lookup, Template, TemplateStore
 
 #: Facts taken from the template; the rest of ``TlsFacts`` is this domain's own.
-SHARED_FIELDS = (
-    "versions",
-    "cipher_suites",
-    "server_order",
-    "groups",
-    "groups_server_order",
-    "ecdhe_curve",
-    "dh_parameters",
-)
+#: (The first three come with the per-version results ``finish`` builds from; the rest are copied.)
+_COPIED = ("groups", "groups_server_order", "ecdhe_curve", "dh_parameters")
+SHARED_FIELDS = ("versions", "cipher_suites", "server_order", *_COPIED)
 log = logging.getLogger(__name__)
 _UNKNOWN = re.compile(r"UNKNOWN_0x([0-9A-F]+)\Z")
 
@@ -166,7 +160,7 @@ async def scan_tls_sharing(opener: Opener, options: TlsScanOptions, store: Templ
         provenance = SharedEnumeration(
             enumerated_at=template.enumerated_at, fields=list(SHARED_FIELDS), confirmations=scan.connections
         )
-        shared = {name: getattr(template.facts, name) for name in SHARED_FIELDS[3:]}
+        shared = {name: getattr(template.facts, name) for name in _COPIED}
         results = await _from_template(scan, template.facts, firsts)
         return await finish(scan, results, started, **shared, shared_from=provenance)
     try:

@@ -19,7 +19,7 @@ import pytest
 from observatory.model import ScanResult
 from observatory.orchestrate import incomplete, run_scan
 from scanners.base import ServiceKind, Transport
-from tests.testbed.delay_proxy import delay_proxy, silent_listener
+from tests.testbed.delay_proxy import DelayProxy, SilentServer
 from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.engine import options_for_testbed
 from tests.testbed.fixtures_dns import DnsFactory
@@ -52,14 +52,14 @@ async def test_a_silent_server_is_reported_in_seconds(
     dns_factory: DnsFactory, pki: TestPKI, ports: PortAllocator
 ) -> None:
     starttls_port, direct_port = ports.take_many(2)
-    async with silent_listener(starttls_port) as starttls, silent_listener(direct_port) as direct:
+    async with SilentServer(starttls_port) as starttls, SilentServer(direct_port) as direct:
         dns = dns_factory(c2s_zone("quiet.test", starttls_port, direct_port))
         started = time.monotonic()
         result = await run_scan(scan_options(dns, pki, "quiet.test"))
         elapsed = time.monotonic() - started
     assert elapsed < SILENT_BOUND, f"a silent server held the scan {elapsed:.1f} s"
-    assert starttls  # both were reached and accepted the connections
-    assert direct
+    assert starttls.connections  # both were reached and accepted the connections
+    assert direct.connections
     assert result.services.c2s is not None
     endpoints = result.services.c2s.endpoints
     assert {endpoint.transport for endpoint in endpoints} == {Transport.STARTTLS, Transport.DIRECTTLS}
@@ -100,8 +100,8 @@ async def test_a_slow_server_is_still_scanned_completely(
     strong = prosody_strong.ports
     direct = await run_scan(scan_options(dns_testbed, pki, DOMAIN))
     async with (
-        delay_proxy(strong.c2s, ports.take(), first_delay=2.0, delay=0.05) as slow_starttls,
-        delay_proxy(strong.c2s_direct, ports.take(), first_delay=2.0, delay=0.05) as slow_direct,
+        DelayProxy(strong.c2s, ports.take(), first_delay=2.0, delay=0.05) as slow_starttls,
+        DelayProxy(strong.c2s_direct, ports.take(), first_delay=2.0, delay=0.05) as slow_direct,
     ):
         # The same domain, served by another DNS testbed whose SRV records point at the slow proxies.
         dns = dns_factory(c2s_zone(DOMAIN, slow_starttls.port, slow_direct.port))
