@@ -79,6 +79,8 @@ CAPS: dict[str, GradeLetter] = {
     "tls.compression": "C",
     "tls.renegotiation.insecure": "F",
     "tls.heartbleed": "F",
+    "tls.ccs-injection": "F",
+    "tls.robot": "F",
     "cert.chain.incomplete": "B",
     "cert.untrusted": "T",
     "cert.identity.mismatch": "T",

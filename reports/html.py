@@ -209,7 +209,17 @@ def extension_rows(tls: TlsFacts) -> list[tuple[str, str]]:
         if ext.heartbleed and ext.heartbleed_overread:
             heartbleed += f" ({ext.heartbleed_overread} bytes over-read)"
         rows.append(("Heartbleed (CVE-2014-0160)", heartbleed))
+        rows.append(("Early ChangeCipherSpec taken (CCS injection, CVE-2014-0224)", yes_no(ext.ccs_injection)))
     rows.append(("TLS_FALLBACK_SCSV refused downgrade (RFC 7507)", yes_no(tls.fallback_scsv)))
+    if tls.downgrade_sentinel is not None:
+        rows.append(("TLS 1.3 downgrade sentinel (RFC 8446 §4.1.3)", yes_no(tls.downgrade_sentinel)))
+    if tls.client_renegotiation is not None:
+        rows.append(("Client-initiated renegotiation accepted", yes_no(tls.client_renegotiation)))
+    if tls.robot is not None:
+        robot = "inconsistent answers" if tls.robot.vulnerable is None else yes_no(tls.robot.vulnerable)
+        if tls.robot.vulnerable:
+            robot += f" ({tls.robot.oracle} oracle)"
+        rows.append((f"ROBOT (RSA key exchange, {tls.robot.version.value})", robot))
     if tls.ecdhe_curve:
         rows.append(("ECDHE curve (all groups offered)", tls.ecdhe_curve))
     ticket = tls.session_ticket

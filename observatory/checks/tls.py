@@ -171,6 +171,35 @@ def heartbleed(ctx: EndpointContext) -> Outcome:
     return f"the server echoed {tls.extensions.heartbleed_overread or 'some'} bytes it was never sent"
 
 
+@endpoint_check("tls.ccs-injection")
+def ccs_injection(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None or tls.extensions is None or not tls.extensions.ccs_injection:
+        return False
+    return "a ChangeCipherSpec before the key exchange was taken (the next record failed its MAC)"
+
+
+@endpoint_check("tls.robot")
+def robot(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    if tls is None or tls.robot is None or not tls.robot.vulnerable:
+        return False
+    answers = ", ".join(f"{variant}: {answer}" for variant, answer in tls.robot.answers.items())
+    return f"{tls.robot.oracle or 'an'} oracle over {tls.robot.version} ({answers})"
+
+
+@endpoint_check("tls.renegotiation.client-initiated")
+def client_renegotiation(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.client_renegotiation is True
+
+
+@endpoint_check("tls.downgrade-sentinel.absent")
+def no_downgrade_sentinel(ctx: EndpointContext) -> Outcome:
+    tls = _tls(ctx)
+    return tls is not None and tls.downgrade_sentinel is False
+
+
 @endpoint_check("tls.fallback-scsv.ignored")
 def fallback_scsv_ignored(ctx: EndpointContext) -> Outcome:
     tls = _tls(ctx)

@@ -4,16 +4,19 @@ One hello at the highest version up to TLS 1.2 asks for everything at once: DEFL
 before null compression, renegotiation_info, extended_master_secret, encrypt_then_mac,
 session_ticket, status_request and heartbeat. It offers the accepted CBC suites when there are
 any, because servers only answer encrypt_then_mac for block ciphers. Its flight is read to the
-end (OCSP staple included), and the Heartbleed test follows on the same connection.
+end (OCSP staple included); the Heartbleed test, then the CCS injection test follow on the same
+connection (neither needs a connection of its own).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from scanners.tls import heartbleed, registry
+from scanners.tls import ccs, heartbleed, registry
 from scanners.tls.facts import TlsExtensionFacts, TlsVersion
-from scanners.tls.probe import ProbeResult
+from scanners.tls.probe import FollowUp, ProbeResult
 from scanners.tls.prober import Prober
 from scanners.tls.wire import VERSION_CODES, AlertDescription, Compression, Extension, HandshakeSignal
 
@@ -29,14 +32,14 @@ async def extension_probe(
     prober: Prober, version: TlsVersion, suites: Sequence[int]
 ) -> tuple[TlsExtensionFacts | None, ProbeResult]:
     offer = [code for code in suites if _block_cipher(code)] or list(suites)
-    with_heartbeat = prober.options.heartbleed
+    options = prober.options
     hello = prober.hello(
         version,
         offer,
         compression_methods=(Compression.DEFLATE, Compression.LZS, Compression.NULL),
-        heartbeat=with_heartbeat,
+        heartbeat=options.heartbleed,
     )
-    follow = heartbleed.follow_up if with_heartbeat else None
+    follow = _after_flight(options.heartbleed, options.ccs_injection)
     result = await prober.probe(hello, read_flight=True, follow_up=follow)
     server_hello = result.server_hello
     if server_hello is None or server_hello.version != VERSION_CODES[version]:
@@ -44,7 +47,8 @@ async def extension_probe(
         return None, result
     has = {kind for kind, _ in server_hello.extensions}
     compression = server_hello.compression_method
-    outcome = result.follow_up if isinstance(result.follow_up, heartbleed.HeartbeatOutcome) else None
+    after = result.follow_up if isinstance(result.follow_up, _Afterwards) else _Afterwards()
+    outcome = after.heartbeat
     return (
         TlsExtensionFacts(
             version=version,
@@ -58,9 +62,32 @@ async def extension_probe(
             heartbeat=Extension.HEARTBEAT in has,
             heartbleed=outcome.bleeds if outcome is not None else None,
             heartbleed_overread=outcome.answered_length if outcome is not None and outcome.bleeds else None,
+            ccs_injection=after.ccs_taken,
         ),
         result,
     )
+
+
+@dataclass(frozen=True)
+class _Afterwards:
+    heartbeat: heartbleed.HeartbeatOutcome | None = None
+    ccs_taken: bool | None = None
+
+
+def _after_flight(heartbeat: bool, early_ccs: bool) -> FollowUp | None:
+    """Heartbleed's test, then the early ChangeCipherSpecs (unless the server already hung up)."""
+    if not (heartbeat or early_ccs):
+        return None
+
+    async def follow_up(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, result: ProbeResult, deadline: float
+    ) -> _Afterwards:
+        outcome = await heartbleed.follow_up(reader, writer, result, deadline) if heartbeat else None
+        if not early_ccs or (outcome is not None and outcome.ended):
+            return _Afterwards(outcome)
+        return _Afterwards(outcome, await ccs.follow_up(reader, writer, result, deadline))
+
+    return follow_up
 
 
 async def fallback_scsv(prober: Prober, supported: Sequence[TlsVersion], suites: Sequence[int]) -> bool | None:

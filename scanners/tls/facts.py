@@ -74,6 +74,25 @@ class TlsExtensionFacts(FactModel):
     heartbleed: bool | None = None
     #: Bytes the server echoed beyond the payload we sent (evidence; at most a few).
     heartbleed_overread: int | None = None
+    #: CVE-2014-0224: a ChangeCipherSpec sent before the key exchange was taken (a second one then
+    #: failed its MAC: bad_record_mac). None when the answer said neither (silence).
+    ccs_injection: bool | None = None
+
+
+class RobotFacts(FactModel):
+    """How the server answered RSA key exchanges whose premaster secret was padded five ways (ROBOT)."""
+
+    #: The version the key exchanges were made with (the highest with an accepted RSA key exchange suite).
+    version: TlsVersion
+    #: True: the answers differed, the same way when asked again (a Bleichenbacher oracle); False:
+    #: all five alike; None: they changed when asked again, so nothing can be said.
+    vulnerable: bool | None = None
+    #: ``strong``, or ``weak`` when only a valid block and one with the wrong version are told
+    #: apart (far more queries needed); None unless vulnerable.
+    oracle: str | None = None
+    #: Padding variant (``valid``, ``wrong-first-bytes``, ``zero-in-wrong-place``,
+    #: ``no-zero-separator``, ``wrong-version``) → the answer: ``alert 20``, ``closed``, ``reset``, ``silent``.
+    answers: dict[str, str] = {}
 
 
 class SessionTicketFacts(FactModel):
@@ -166,6 +185,15 @@ class TlsFacts(FactModel):
     #: Every distinct chain found by varying suites (TLS ≤ 1.2) or signature algorithms (TLS 1.3);
     #: ``certificate_chain`` is the one a modern client gets.
     certificates: list[CertificateDeployment] = []
+    #: RFC 8446 §4.1.3: this server speaks TLS 1.3, and every hello capped at an older version got a
+    #: ServerHello.random ending in the downgrade sentinel (``DOWNGRD`` + 1 for TLS 1.2, + 0 below).
+    #: None when TLS 1.3 or every older version is not spoken.
+    downgrade_sentinel: bool | None = None
+    #: A renegotiation started by the client on a complete TLS ≤ 1.2 handshake was carried out (a
+    #: denial-of-service lever; RFC 9325 §3.5). None when not tried (no TLS ≤ 1.2 handshake).
+    client_renegotiation: bool | None = None
+    #: ROBOT, when an RSA key exchange suite is accepted; None otherwise (or not probed).
+    robot: RobotFacts | None = None
     #: Set when versions, suites, order, groups and DH parameters were shared from an enumeration of
     #: the same endpoint for another hosted domain (confirmed by this domain's own hellos).
     shared_from: SharedEnumeration | None = None

@@ -6,9 +6,11 @@ Costs in connections: TLS 1.3 groups, none (the suite walk found them, ``Enumera
 else accepted + 1, + 1 to tell the order); TLS ≤ 1.2 curves, accepted (any ECDHE flight of the
 enumeration is the first pick, its order question may be the second) + 1 (+ 1); FFDHE groups, one
 when the server ignores RFC 7919; DH parameters, one per DHE family (but the one the FFDHE probe
-already showed); extensions, one (Heartbleed rides on it); fallback, one; session, one complete
-handshake (none for a TLS 1.3-only server, whose chain handshake serves); certificates, one per
-further certificate type (three handshakes on a TLS 1.3-only server).
+already showed); extensions, one (Heartbleed's and the CCS injection test ride on it); fallback,
+one; session, one complete handshake (none for a TLS 1.3-only server, whose chain handshake serves;
+the client-initiated renegotiation test rides on it); certificates, one per further certificate
+type (three handshakes on a TLS 1.3-only server); ROBOT, five when an RSA key exchange is accepted
+(ten when the answers differ); the downgrade sentinel, none (enumeration's ServerHellos show it).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanners.base import ProbeError
-from scanners.tls import certificates, dh, extensions, groups, registry
+from scanners.tls import certificates, dh, extensions, groups, registry, robot
+from scanners.tls.downgrade import downgrade_sentinel
 from scanners.tls.facts import CertificateDeployment, DhParameters, SessionTicketFacts, TlsVersion
 from scanners.tls.handshake import HandshakeResult, full_handshake
 from scanners.tls.probe import ProbeResult
@@ -67,9 +70,12 @@ async def run_followups(prober: Prober, found: FollowUpInputs) -> dict[str, Any]
         jobs.append(_dh(prober, found, fields))
     if options.extensions and legacy is not None:
         jobs.append(_extensions(prober, found, legacy, fields))
-    if options.session or options.certificates:
+    if options.session or options.certificates or options.renegotiation:
         jobs.append(_session_and_certificates(prober, found, legacy, fields))
+    if options.robot:
+        jobs.append(_robot(prober, found, fields))
     await asyncio.gather(*jobs)
+    fields["downgrade_sentinel"] = downgrade_sentinel(found.supported, found.first)
     ffdhe = fields.pop("_ffdhe", None)
     if ffdhe is not None and options.groups and ffdhe[1].picks:
         version, walk = ffdhe
@@ -190,8 +196,9 @@ async def _session_and_certificates(
     handshake = found.handshake
     if found.handshake_failed:
         return
-    if handshake is None and options.session and legacy != TlsVersion.SSL3:
-        # Capped at TLS 1.2 where it is spoken: that ticket travels in clear, with its lifetime hint.
+    if handshake is None and (options.session or options.renegotiation) and legacy != TlsVersion.SSL3:
+        # Capped at TLS 1.2 where it is spoken: that ticket travels in clear, with its lifetime hint,
+        # and renegotiation exists only there.
         cap = TlsVersion.TLS12 if legacy is not None else None
 
         async def job() -> HandshakeResult | ProbeError:
@@ -202,6 +209,7 @@ async def _session_and_certificates(
                 time_limit=options.probe_timeout,
                 min_version=None if legacy is not None else TlsVersion.TLS13,
                 max_version=cap,
+                renegotiate=options.renegotiation and cap is not None,
             )
 
         # A failure leaves session_ticket and the staple unobserved; whether real clients complete
@@ -209,6 +217,8 @@ async def _session_and_certificates(
         with probe_family("session"):
             outcome = await prober.connection(job, note_errors=False)
         handshake = outcome if isinstance(outcome, HandshakeResult) else None
+        if handshake is not None and options.renegotiation:
+            fields["client_renegotiation"] = handshake.renegotiated
     if handshake is not None and options.session:
         fields["session_ticket"] = SessionTicketFacts(
             version=handshake.version,
@@ -225,6 +235,15 @@ async def _session_and_certificates(
             # Several certificates: the chain is the one a modern client's complete handshake got.
             fields["certificate_chain"] = handshake.chain
             fields["certificate_chain_version"] = handshake.version
+
+
+async def _robot(prober: Prober, found: FollowUpInputs, fields: dict[str, Any]) -> None:
+    version = next(
+        (v for v in _LEGACY if any(robot.is_rsa_key_exchange(code) for code in found.suites.get(v, ()))), None
+    )
+    if version is not None:
+        with probe_family("robot"):
+            fields["robot"] = await robot.robot_probe(prober, version, found.suites[version])
 
 
 async def _certificates(

@@ -21,7 +21,7 @@ from OpenSSL import SSL
 from OpenSSL._util import lib as _openssl  # pyOpenSSL has no wrapper for SSL_CTX_set1_sigalgs_list
 
 from scanners.base import ErrorReason, ProbeError
-from scanners.connection import TlsStream, classify
+from scanners.connection import TlsFailed, TlsStream, classify
 from scanners.tls import registry
 from scanners.tls.facts import TlsVersion
 from scanners.tls.probe import Opener, enter_connection
@@ -29,6 +29,8 @@ from scanners.tls.wire import ContentType, HandshakeType, Reader
 
 #: Enough for a chain, a staple and a ticket; beyond it nothing more is kept (the handshake goes on).
 _RECORD_LIMIT = 256 * 1024
+#: Servers refuse or carry out a renegotiation at once; silence beyond this is a refusal.
+RENEGOTIATION_WAIT = 3.0
 _VERSIONS = {
     "TLSv1": TlsVersion.TLS10,
     "TLSv1.1": TlsVersion.TLS11,
@@ -53,6 +55,8 @@ class HandshakeResult:
     #: A NewSessionTicket was seen in clear (TLS ≤ 1.2), with its lifetime hint; None under TLS 1.3.
     ticket_issued: bool | None
     ticket_lifetime_hint: int | None
+    #: A client-initiated renegotiation was asked for and carried out; None when not asked (or TLS 1.3).
+    renegotiated: bool | None = None
 
 
 class _Recorder:
@@ -113,10 +117,12 @@ async def full_handshake(
     min_version: TlsVersion | None = None,
     max_version: TlsVersion | None = None,
     sigalgs: str | None = None,
+    renegotiate: bool = False,
 ) -> HandshakeResult | ProbeError:
     """One complete handshake as a modern client (OpenSSL's defaults), or why it failed.
 
-    ``sigalgs`` is an OpenSSL signature-algorithm list (``"ECDSA+SHA256:ECDSA+SHA384"``).
+    ``sigalgs`` is an OpenSSL signature-algorithm list (``"ECDSA+SHA256:ECDSA+SHA384"``). With
+    ``renegotiate``, a TLS ≤ 1.2 handshake is followed by a renegotiation the client starts.
     """
     staple: list[bytes] = []
     async with AsyncExitStack() as stack:
@@ -139,6 +145,9 @@ async def full_handshake(
         chain = connection.get_peer_cert_chain(as_cryptography=True) or []
         version = _VERSIONS.get(connection.get_protocol_version_name(), TlsVersion.TLS12)
         cipher = registry.iana_name(connection.get_cipher_name() or "")
+        renegotiated = None
+        if renegotiate and version != TlsVersion.TLS13:
+            renegotiated = await _renegotiates(stream, min(time_limit, RENEGOTIATION_WAIT))
         await stream.close()
     issued, lifetime = (None, None) if version == TlsVersion.TLS13 else clear_ticket(bytes(recorder.data))
     return HandshakeResult(
@@ -148,7 +157,25 @@ async def full_handshake(
         ocsp_staple=staple[0] if staple else None,
         ticket_issued=issued,
         ticket_lifetime_hint=lifetime,
+        renegotiated=renegotiated,
     )
+
+
+async def _renegotiates(stream: TlsStream, wait: float) -> bool:
+    """Whether the server carries out a renegotiation we start (OpenSSL 3 servers refuse by default).
+
+    A refusal is a no_renegotiation alert (which OpenSSL turns into an error), a fatal alert, a
+    hang-up, or silence until ``wait``.
+    """
+    connection = stream.connection
+    try:
+        if not connection.renegotiate():
+            return False
+        async with asyncio.timeout(wait):
+            await stream.handshake()
+    except (TlsFailed, TimeoutError, ConnectionError, OSError, SSL.Error):
+        return False
+    return not connection.renegotiate_pending()
 
 
 async def fetch_tls13_chain(

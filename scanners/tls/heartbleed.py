@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from scanners.tls.probe import ProbeResult
+from scanners.tls.reaction import record, records
 from scanners.tls.wire import ContentType, Extension
 
 #: Bytes a vulnerable server is asked to copy beyond the payload (all of them our own padding).
@@ -39,13 +40,13 @@ class HeartbeatOutcome:
     bleeds: bool
     #: payload_length of the first heartbeat response, when there was one.
     answered_length: int | None = None
+    #: The server sent an alert (or hung up) instead: nothing more can be asked on this connection.
+    ended: bool = False
 
 
 def heartbeat_record(version: int, payload: bytes, claimed: int) -> bytes:
     message = bytes([_REQUEST]) + claimed.to_bytes(2, "big") + payload + os.urandom(_PADDING)
-    record_version = min(version, 0x0303)
-    header = bytes([ContentType.HEARTBEAT]) + record_version.to_bytes(2, "big") + len(message).to_bytes(2, "big")
-    return header + message
+    return record(ContentType.HEARTBEAT, version, message)
 
 
 async def follow_up(
@@ -66,31 +67,22 @@ async def follow_up(
                 break
             chunk = await asyncio.wait_for(reader.read(_READ_LIMIT - len(buffer)), remaining)
             if not chunk:
-                break
+                return HeartbeatOutcome(bleeds=False, ended=True)
             buffer += chunk
             answer = _first_heartbeat(buffer)
             if answer is not None:
                 return HeartbeatOutcome(bleeds=answer == OVERREAD, answered_length=answer)
-            if answer is None and _ended(buffer):
-                break
-    except (TimeoutError, ConnectionError, OSError):
+            if _ended(buffer):
+                return HeartbeatOutcome(bleeds=False, ended=True)
+    except TimeoutError:
         pass
+    except (ConnectionError, OSError):
+        return HeartbeatOutcome(bleeds=False, ended=True)
     return HeartbeatOutcome(bleeds=False)
 
 
-def _records(buffer: bytes) -> list[tuple[int, bytes]]:
-    records, position = [], 0
-    while position + 5 <= len(buffer):
-        length = int.from_bytes(buffer[position + 3 : position + 5], "big")
-        if position + 5 + length > len(buffer):
-            break
-        records.append((buffer[position], buffer[position + 5 : position + 5 + length]))
-        position += 5 + length
-    return records
-
-
 def _first_heartbeat(buffer: bytes) -> int | None:
-    for content_type, body in _records(buffer):
+    for content_type, body in records(buffer):
         if content_type == ContentType.HEARTBEAT and len(body) >= 3 and body[0] == _RESPONSE:
             return int.from_bytes(body[1:3], "big")
     return None
@@ -98,4 +90,4 @@ def _first_heartbeat(buffer: bytes) -> int | None:
 
 def _ended(buffer: bytes) -> bool:
     """A fatal alert (or anything that is not a heartbeat) ends the wait: no answer will come."""
-    return any(content_type != ContentType.HEARTBEAT for content_type, _ in _records(buffer))
+    return any(content_type != ContentType.HEARTBEAT for content_type, _ in records(buffer))

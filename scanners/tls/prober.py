@@ -72,6 +72,12 @@ class TlsScanOptions:
     extensions: bool = True
     #: The heartbeat extension and a safe Heartbleed test, on the extension probe's connection.
     heartbleed: bool = True
+    #: CCS injection (CVE-2014-0224), on the extension probe's connection after Heartbleed's test.
+    ccs_injection: bool = True
+    #: ROBOT: five connections (ten when the answers differ) when an RSA key exchange is accepted.
+    robot: bool = True
+    #: Client-initiated renegotiation, on the session probe's complete TLS ≤ 1.2 handshake.
+    renegotiation: bool = True
     #: A complete handshake for the session ticket lifetime and the OCSP staple (one connection).
     session: bool = True
     #: Every certificate chain (one connection per further certificate type the suites reveal).
@@ -80,7 +86,11 @@ class TlsScanOptions:
     @property
     def minimal(self) -> TlsScanOptions:
         """Part 1 alone: versions, suites and the chain (what the engine did before groups etc.)."""
-        off = dict.fromkeys(("groups", "dh_parameters", "extensions", "heartbleed", "session", "certificates"), False)
+        off = dict.fromkeys(
+            ("groups", "dh_parameters", "extensions", "heartbleed", "ccs_injection", "robot", "renegotiation",
+             "session", "certificates"),
+            False,
+        )  # fmt: skip
         return replace(self, **off)
 
 

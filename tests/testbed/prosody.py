@@ -73,6 +73,9 @@ class ProsodyConfig:
     tls_profile: str = "intermediate"
     #: None keeps the profile's choice.
     cipher_server_preference: bool | None = None
+    #: Further OpenSSL options of LuaSec (``allow_client_renegotiation``, ``no_renegotiation`` …):
+    #: name → set or cleared, on top of Prosody's defaults.
+    ssl_options: Mapping[str, bool] = field(default_factory=dict)
     c2s_require_encryption: bool = True
     s2s_require_encryption: bool = True
     s2s_secure_auth: bool = False
@@ -123,8 +126,11 @@ def render_config(config: ProsodyConfig, directory: Path) -> str:
     }
     if config.ciphers is not None:
         ssl["ciphers"] = config.ciphers
+    options = dict(config.ssl_options)
     if config.cipher_server_preference is not None:
-        ssl["options"] = {"cipher_server_preference": config.cipher_server_preference}
+        options["cipher_server_preference"] = config.cipher_server_preference
+    if options:
+        ssl["options"] = options
     for key in config.extra_options:
         if not _LUA_NAME.match(key):
             raise ValueError(f"extra option {key!r} is not a Lua name")

@@ -1,10 +1,13 @@
 """A scripted TLS peer: answers ClientHellos with chosen ServerHellos, alerts or SSL 2.0 hellos.
 
 Debian's OpenSSL cannot serve SSL 2.0, SSL 3.0, RC4, 3DES or export suites, TLS compression, a
-hello without renegotiation_info, a heartbeat over-read or chosen DH primes, so detections of
-those are proven here. The peer decodes ClientHellos itself (independently of the scanner's
-builder) and encodes server messages itself (independently of the scanner's parser). It never
-completes a handshake: after its first flight it waits for the client to hang up.
+hello without renegotiation_info, a heartbeat over-read, chosen DH primes, an early
+ChangeCipherSpec taken, a Bleichenbacher oracle or a TLS 1.3 server without the downgrade
+sentinel, so detections of those are proven here. The peer decodes ClientHellos itself
+(independently of the scanner's builder) and encodes server messages itself (independently of
+the scanner's parser). It never completes a handshake: after its first flight it answers
+heartbeats, ChangeCipherSpecs and an RSA ClientKeyExchange as its policy says, then waits for
+the client to hang up.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scanners.tls import registry
 from tests.testbed.loopback_server import LoopbackServer
@@ -277,6 +282,27 @@ class PeerPolicy:
     fallback_scsv: bool = True
     #: Authentication (``ECDSA``, ``RSA``, ``DSS``) → chain, for a server with several certificates.
     chains: dict[str, list[bytes]] = field(default_factory=dict)
+    #: A ChangeCipherSpec before the key exchange: "refuse" it (unexpected_message, as RFC 5246
+    #: says) or "take" it (CVE-2014-0224: the next record then fails its MAC).
+    early_ccs: Literal["refuse", "take"] = "refuse"
+    #: The private key of ``chain``'s leaf, to decrypt an RSA ClientKeyExchange. How its padding
+    #: shows: "honest" (never: every Finished fails alike), "strong" (a bad start, a missing
+    #: separator and a wrong length each get their own alert), "weak" (every malformed padding
+    #: gets a hang-up; only valid blocks reach the Finished) — ROBOT's oracles.
+    rsa_key: rsa.RSAPrivateKey | None = None
+    rsa_oracle: Literal["honest", "strong", "weak"] = "honest"
+    #: A TLS 1.3 server answering an older hello ends ServerHello.random with DOWNGRD (RFC 8446 §4.1.3).
+    downgrade_sentinel: bool = True
+
+
+#: How the "strong" oracle answers each malformed padding (the valid and wrong-version blocks go on).
+_STRONG_ALERTS = {"bad-start": 51, "no-separator": 47, "wrong-length": 50}
+
+
+@dataclass
+class _AfterFlight:
+    key_exchange: bool = False
+    keys_changed: bool = False
 
 
 class ScriptedTlsServer(LoopbackServer):
@@ -288,6 +314,8 @@ class ScriptedTlsServer(LoopbackServer):
         self.hellos: list[ClientHelloSeen] = []
         #: payload_length of every heartbeat request the "bleeds" policy answered.
         self.overread_requests: list[int] = []
+        #: How each RSA ClientKeyExchange decrypted (``valid``, ``bad-start`` …).
+        self.paddings: list[str] = []
         self.open_now = 0
         self.most_open = 0
 
@@ -321,8 +349,9 @@ class ScriptedTlsServer(LoopbackServer):
     async def _after_flight(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: ClientHelloSeen
     ) -> None:
-        """Wait for the client to hang up, answering heartbeat requests as the policy says."""
+        """Wait for the client to hang up, answering what it sends as the policy says."""
         buffer = b""
+        state = _AfterFlight()
         while True:
             chunk = await asyncio.wait_for(reader.read(65536), 5)
             if not chunk:
@@ -331,11 +360,63 @@ class ScriptedTlsServer(LoopbackServer):
             while len(buffer) >= 5 and len(buffer) >= 5 + int.from_bytes(buffer[3:5], "big"):
                 size = int.from_bytes(buffer[3:5], "big")
                 content_type, body, buffer = buffer[0], buffer[5 : 5 + size], buffer[5 + size :]
-                if content_type == 24 and self.heartbeat_enabled(hello) and len(body) >= 3:
-                    answer = self._heartbeat(body, min(hello.legacy_version, TLS12))
-                    if answer:
-                        writer.write(answer)
-                        await writer.drain()
+                answer, done = self._answer(content_type, body, hello, state)
+                if answer:
+                    writer.write(answer)
+                    await writer.drain()
+                if done:
+                    return
+
+    def _answer(
+        self, content_type: int, body: bytes, hello: ClientHelloSeen, state: _AfterFlight
+    ) -> tuple[bytes, bool]:
+        """(what to send, whether to hang up) for one record the client sent after the flight."""
+        version = min(hello.legacy_version, TLS12)
+        if state.keys_changed:
+            return alert(20, version=version), True  # nothing decrypts under keys no one has
+        if content_type == 24:
+            if self.heartbeat_enabled(hello) and len(body) >= 3:
+                return self._heartbeat(body, version), False
+            return b"", False
+        if content_type == 20:
+            if state.key_exchange or self.policy.early_ccs == "take":
+                state.keys_changed = True
+                return b"", False
+            return alert(10, version=version), True
+        if content_type == 22 and body[:1] == b"\x10":
+            state.key_exchange = True
+            verdict = self._rsa_padding(body[4:], hello.legacy_version)
+            self.paddings.append(verdict)
+            return self._oracle(verdict, version)
+        return b"", False
+
+    def _rsa_padding(self, message: bytes, client_version: int) -> str:
+        """How the premaster secret decrypts: ``valid``, ``bad-start``, ``no-separator``,
+        ``wrong-length``, ``wrong-version`` (or ``no-key``)."""
+        key = self.policy.rsa_key
+        if key is None or len(message) < 2:
+            return "no-key"
+        numbers = key.private_numbers()
+        size = (key.key_size + 7) // 8
+        ciphertext = int.from_bytes(message[2 : 2 + int.from_bytes(message[:2], "big")], "big")
+        block = pow(ciphertext, numbers.d, numbers.public_numbers.n).to_bytes(size, "big")
+        if block[:2] != b"\x00\x02":
+            return "bad-start"
+        separator = block.find(b"\x00", 2)
+        if separator < 0:
+            return "no-separator"
+        secret = block[separator + 1 :]
+        if separator < 10 or len(secret) != 48:
+            return "wrong-length"
+        return "valid" if secret[:2] == client_version.to_bytes(2, "big") else "wrong-version"
+
+    def _oracle(self, padding: str, version: int) -> tuple[bytes, bool]:
+        oracle = self.policy.rsa_oracle
+        if oracle == "strong" and padding in _STRONG_ALERTS:
+            return alert(_STRONG_ALERTS[padding], version=version), True
+        if oracle == "weak" and padding in ("bad-start", "no-separator", "wrong-length"):
+            return b"", True
+        return b"", False  # (an honest server goes on with a random secret: its Finished will fail)
 
     def heartbeat_enabled(self, hello: ClientHelloSeen) -> bool:
         return self.policy.heartbeat != "none" and hello.extension(15) is not None
@@ -405,8 +486,11 @@ class ScriptedTlsServer(LoopbackServer):
             answers.append((15, b"\x01"))
         compression = next((m for m in policy.compression if m in hello.compression_methods), 0)
         chain = policy.chains.get(info.auth if info is not None else "", policy.chain)
+        random = None
+        if policy.downgrade_sentinel and TLS13 in policy.suites:
+            random = os.urandom(24) + (b"DOWNGRD\x01" if version == TLS12 else b"DOWNGRD\x00")
         return (
-            server_hello(version, suite, extensions=answers, compression=compression)
+            server_hello(version, suite, extensions=answers, compression=compression, random=random)
             + certificate(chain)
             + key_exchange
             + server_hello_done()

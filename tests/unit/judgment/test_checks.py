@@ -240,3 +240,48 @@ def test_key_exchange_parameters_and_extension_behaviour() -> None:
         for fid in hits(endpoint(tls_facts=good))
         if fid.startswith(("tls.dh", "tls.ren", "tls.ems", "tls.heart", "tls.comp"))
     }
+
+
+def test_attack_findings() -> None:
+    from scanners.tls.facts import RobotFacts, TlsExtensionFacts
+
+    answers = {"valid": "alert 20", "wrong-first-bytes": "alert 51", "zero-in-wrong-place": "alert 47",
+               "no-zero-separator": "alert 47", "wrong-version": "alert 20"}  # fmt: skip
+    extensions = TlsExtensionFacts(
+        version=TlsVersion.TLS12,
+        cipher_suite=MODERN_12[0],
+        secure_renegotiation=True,
+        extended_master_secret=True,
+        session_ticket=False,
+        status_request=False,
+        heartbeat=False,
+        ccs_injection=True,
+    )
+    bad = tls({TlsVersion.TLS12: MODERN_12, TlsVersion.TLS13: MODERN_13}).model_copy(
+        update={
+            "extensions": extensions,
+            "robot": RobotFacts(version=TlsVersion.TLS12, vulnerable=True, oracle="strong", answers=answers),
+            "client_renegotiation": True,
+            "downgrade_sentinel": False,
+        }
+    )
+    found = hits(endpoint(tls_facts=bad))
+    assert (
+        found["tls.ccs-injection"]
+        == "a ChangeCipherSpec before the key exchange was taken (the next record failed its MAC)"
+    )
+    assert found["tls.robot"].startswith("strong oracle over TLSv1.2 (valid: alert 20, wrong-first-bytes: alert 51")
+    assert found["tls.renegotiation.client-initiated"] is True
+    assert found["tls.downgrade-sentinel.absent"] is True
+    # Refused, all alike, not accepted, present; or not observed at all: no finding.
+    for update in (
+        {"extensions": extensions.model_copy(update={"ccs_injection": False}),
+         "robot": RobotFacts(version=TlsVersion.TLS12, vulnerable=False, answers=dict.fromkeys(answers, "alert 20")),
+         "client_renegotiation": False, "downgrade_sentinel": True},
+        {"extensions": extensions.model_copy(update={"ccs_injection": None}),
+         "robot": RobotFacts(version=TlsVersion.TLS12, vulnerable=None, answers=answers),
+         "client_renegotiation": None, "downgrade_sentinel": None},
+    ):  # fmt: skip
+        good = hits(endpoint(tls_facts=bad.model_copy(update=update)))
+        assert not {"tls.ccs-injection", "tls.robot", "tls.renegotiation.client-initiated",
+                    "tls.downgrade-sentinel.absent"} & set(good)  # fmt: skip
