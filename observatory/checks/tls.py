@@ -188,22 +188,22 @@ def robot(ctx: EndpointContext) -> Outcome:
     return f"{tls.robot.oracle or 'an'} oracle over {tls.robot.version} ({answers})"
 
 
-@endpoint_check("tls.renegotiation.client-initiated")
-def client_renegotiation(ctx: EndpointContext) -> Outcome:
-    tls = _tls(ctx)
-    return tls is not None and tls.client_renegotiation is True
+def _observed(field: str, value: bool) -> Callable[[EndpointContext], Outcome]:
+    """A finding when a yes/no fact was observed to be ``value`` (None: not observed, no finding)."""
+
+    def check(ctx: EndpointContext) -> Outcome:
+        tls = _tls(ctx)
+        return tls is not None and getattr(tls, field) is value
+
+    return check
 
 
-@endpoint_check("tls.downgrade-sentinel.absent")
-def no_downgrade_sentinel(ctx: EndpointContext) -> Outcome:
-    tls = _tls(ctx)
-    return tls is not None and tls.downgrade_sentinel is False
-
-
-@endpoint_check("tls.fallback-scsv.ignored")
-def fallback_scsv_ignored(ctx: EndpointContext) -> Outcome:
-    tls = _tls(ctx)
-    return tls is not None and tls.fallback_scsv is False
+for _id, _field, _value in (
+    ("tls.renegotiation.client-initiated", "client_renegotiation", True),
+    ("tls.downgrade-sentinel.absent", "downgrade_sentinel", False),
+    ("tls.fallback-scsv.ignored", "fallback_scsv", False),
+):
+    endpoint_check(_id)(_observed(_field, _value))
 
 
 @endpoint_check("tls.session-ticket.long-lifetime")
