@@ -97,7 +97,12 @@ class ServerOrder(_Rule):
 
 
 class KeyExchangeGroups(_Rule):
-    """Only ``groups`` are used for (EC)DHE and TLS 1.3 key exchange, none smaller than ``min_ecdh_bits``."""
+    """Only ``groups`` are used for (EC)DHE and TLS 1.3 key exchange, none smaller than ``min_ecdh_bits``.
+
+    The allow-list is what is judged (every list holds only groups of at least ``min_ecdh_bits``).
+    FFDHE groups count only when the list names one: otherwise the profile leaves finite-field DH to
+    its DH size rule (Mozilla's curve list says nothing of ffdhe2048, which it recommends for DHE).
+    """
 
     kind: Literal["key-exchange-groups"]
     groups: list[str]
@@ -169,6 +174,15 @@ class OcspStapling(_Rule):
     kind: Literal["ocsp-stapling"]
 
 
+class LegacyExtensions(_Rule):
+    """TLS ≤ 1.2 handshakes answer every ``required`` extension and none of ``forbidden`` (TLS
+    compression counts as one)."""
+
+    kind: Literal["legacy-extensions"]
+    required: list[Literal["renegotiation_info", "extended_master_secret"]] = []
+    forbidden: list[Literal["heartbeat", "compression", "truncated_hmac"]] = []
+
+
 class Unobserved(_Rule):
     """A requirement on something the scanner does not observe yet; always reported as not evaluated."""
 
@@ -193,6 +207,7 @@ Rule = Annotated[
     | CertificateTrusted
     | EncryptionRequired
     | OcspStapling
+    | LegacyExtensions
     | Unobserved,
     Field(discriminator="kind"),
 ]

@@ -64,6 +64,7 @@ class Context:
         return self.endpoint.certificate
 
 
+_LEGACY_VERSIONS = (TlsVersion.SSL3, TlsVersion.TLS10, TlsVersion.TLS11, TlsVersion.TLS12)
 _TLS_UNSEEN: Verdict = (NOT_EVALUATED, ["the TLS versions and suites were not observed"])
 _NO_CERTIFICATE: Verdict = (NOT_EVALUATED, ["no certificate was obtained or parsed"])
 
@@ -154,14 +155,28 @@ def _server_order(_rule: d.ServerOrder, ctx: Context) -> Verdict:
     return PASS, []
 
 
-def _key_exchange_groups(_rule: d.KeyExchangeGroups, ctx: Context) -> Verdict:
+#: A hybrid post-quantum group is as strong as its classical half at least: allowed where that half is.
+_CLASSICAL_HALF = {"X25519MLKEM768": "x25519", "SecP256r1MLKEM768": "secp256r1", "SecP384r1MLKEM1024": "secp384r1"}
+
+
+def _key_exchange_groups(rule: d.KeyExchangeGroups, ctx: Context) -> Verdict:
     suites, verdict = _all_suites(ctx)
     if verdict is not None:
         return verdict
-    tls13 = ctx.tls is not None and TlsVersion.TLS13 in ctx.tls.versions
-    if tls13 or any(suite.kx in ("ECDHE", "ECDHE_PSK", "DHE", "DHE_PSK") for suite in suites):
-        return NOT_EVALUATED, ["the scanner does not record the key exchange groups a server accepts yet"]
-    return NOT_APPLICABLE, ["no ephemeral key exchange is accepted"]
+    tls = ctx.tls
+    tls13 = tls is not None and TlsVersion.TLS13 in tls.versions
+    if not (tls13 or any(suite.kx in ("ECDHE", "ECDHE_PSK", "DHE", "DHE_PSK") for suite in suites)):
+        return NOT_APPLICABLE, ["no ephemeral key exchange is accepted"]
+    judges_ffdhe = any(group.startswith("ffdhe") for group in rule.groups)
+    used = [
+        group
+        for group in dict.fromkeys(group for groups in (tls.groups if tls else {}).values() for group in groups)
+        if judges_ffdhe or not group.startswith("ffdhe")
+    ]
+    if not used:
+        return NOT_EVALUATED, ["the key exchange groups were not observed"]
+    outside = [group for group in used if group not in rule.groups and _CLASSICAL_HALF.get(group) not in rule.groups]
+    return (FAIL, [f"accepts {', '.join(outside)}"]) if outside else (PASS, [])
 
 
 def _unobserved_with(ctx: Context, suite_class: str, label: str, unobserved: str) -> Verdict:
@@ -277,6 +292,30 @@ def _ocsp_stapling(_rule: d.OcspStapling, ctx: Context) -> Verdict:
     return (PASS, []) if quality.staple_present else (FAIL, ["no OCSP response is stapled"])
 
 
+def _legacy_extensions(rule: d.LegacyExtensions, ctx: Context) -> Verdict:
+    tls = ctx.tls
+    if tls is None:
+        return _TLS_UNSEEN
+    if not any(version in _LEGACY_VERSIONS for version in tls.versions):
+        return NOT_APPLICABLE, ["no version up to TLS 1.2 is accepted"]
+    ext = tls.extensions
+    if ext is None:
+        return NOT_EVALUATED, ["the TLS 1.2 extension answers were not observed"]
+    supported = {"renegotiation_info": ext.secure_renegotiation, "extended_master_secret": ext.extended_master_secret}
+    details = [f"{name} is not supported" for name in rule.required if not supported[name]]
+    if "heartbeat" in rule.forbidden and ext.heartbeat:
+        details.append("heartbeat is answered")
+    if "compression" in rule.forbidden and ext.compression is not None:
+        details.append(f"TLS compression ({ext.compression}) is chosen")
+    if "truncated_hmac" in rule.forbidden and ext.truncated_hmac:
+        details.append("truncated_hmac is answered")
+    if details:
+        return FAIL, details
+    if "truncated_hmac" in rule.forbidden and ext.truncated_hmac is None:
+        return NOT_EVALUATED, ["truncated_hmac was not asked for (a document from an older scanner)"]
+    return PASS, []
+
+
 def _unobserved(rule: d.Unobserved, _ctx: Context) -> Verdict:
     return NOT_EVALUATED, [f"the scanner does not observe {rule.needs} yet"]
 
@@ -297,6 +336,7 @@ _EVALUATORS: dict[type, Callable[..., Verdict]] = {
     d.CertificateTrusted: _certificate_trusted,
     d.EncryptionRequired: _encryption_required,
     d.OcspStapling: _ocsp_stapling,
+    d.LegacyExtensions: _legacy_extensions,
     d.Unobserved: _unobserved,
 }
 

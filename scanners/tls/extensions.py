@@ -2,7 +2,7 @@
 
 One hello at the highest version up to TLS 1.2 asks for everything at once: DEFLATE and LZS
 before null compression, renegotiation_info, extended_master_secret, encrypt_then_mac,
-session_ticket, status_request and heartbeat. It offers the accepted CBC suites when there are
+session_ticket, status_request, truncated_hmac and heartbeat. It offers the accepted CBC suites when there are
 any, because servers only answer encrypt_then_mac for block ciphers. Its flight is read to the
 end (OCSP staple included); the Heartbleed test, then the CCS injection test follow on the same
 connection (neither needs a connection of its own).
@@ -38,6 +38,7 @@ async def extension_probe(
         offer,
         compression_methods=(Compression.DEFLATE, Compression.LZS, Compression.NULL),
         heartbeat=options.heartbleed,
+        extra_extensions=((Extension.TRUNCATED_HMAC, b""),),
     )
     follow = _after_flight(options.heartbleed, options.ccs_injection)
     result = await prober.probe(hello, read_flight=True, follow_up=follow)
@@ -60,6 +61,7 @@ async def extension_probe(
             session_ticket=Extension.SESSION_TICKET in has,
             status_request=Extension.STATUS_REQUEST in has,
             heartbeat=Extension.HEARTBEAT in has,
+            truncated_hmac=Extension.TRUNCATED_HMAC in has,
             heartbleed=outcome.bleeds if outcome is not None else None,
             heartbleed_overread=outcome.answered_length if outcome is not None and outcome.bleeds else None,
             ccs_injection=after.ccs_taken,

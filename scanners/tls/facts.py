@@ -69,6 +69,9 @@ class TlsExtensionFacts(FactModel):
     status_request: bool
     #: RFC 6520: the server answered the heartbeat extension.
     heartbeat: bool
+    #: RFC 6066 §7: the server answered truncated_hmac (80-bit MACs; forbidden by RFC 9325 and SP
+    #: 800-52r2). None in documents from before it was asked.
+    truncated_hmac: bool | None = None
     #: CVE-2014-0160: a heartbeat request whose payload_length exceeded its payload by 3 bytes was
     #: answered (a patched server discards it silently). None when heartbeat was not negotiated.
     heartbleed: bool | None = None

@@ -47,6 +47,7 @@ class HandshakeType(IntEnum):
 
 class Extension(IntEnum):
     SERVER_NAME = 0
+    TRUNCATED_HMAC = 4
     STATUS_REQUEST = 5
     SUPPORTED_GROUPS = 10
     EC_POINT_FORMATS = 11

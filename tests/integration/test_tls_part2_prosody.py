@@ -99,6 +99,7 @@ async def test_strong_instance(prosody_strong: ProsodyInstance, pki: TestPKI) ->
     assert not extensions.status_request
     assert not extensions.heartbeat
     assert extensions.heartbleed is None
+    assert extensions.truncated_hmac is False  # OpenSSL never implemented it
     assert facts.fallback_scsv is True
     ticket = facts.session_ticket
     assert ticket is not None

@@ -91,6 +91,16 @@ async def test_a_well_behaved_peer(ports: PortAllocator) -> None:
     assert extensions.cipher_suite == CBC
     assert extensions.heartbeat is False
     assert extensions.heartbleed is None
+    assert extensions.truncated_hmac is False
+
+
+async def test_truncated_hmac_answered(ports: PortAllocator) -> None:
+    policy = PeerPolicy(suites={TLS12: codes(CBC, GCM)}, answers=frozenset({0xFF01, 23, 4}))
+    facts, server = await scan(policy, ports)
+    assert facts.extensions is not None
+    assert facts.extensions.truncated_hmac is True
+    # Only the extension probe asks for it.
+    assert sum(hello.extension(4) is not None for hello in server.hellos) == 1
 
 
 @pytest.mark.parametrize("behaviour", ["bleeds", "honest"])

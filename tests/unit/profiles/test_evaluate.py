@@ -125,10 +125,11 @@ def test_weak_set_fails_every_profile_on_every_certificate_and_version_item() ->
 def test_unobserved_facts_are_not_evaluated_with_a_reason_never_passed() -> None:
     result = one("bcp195", "strong")
     outcomes = {o.item: o for o in result.endpoints[0].outcomes}
-    # ECDHE and TLS 1.3 are accepted, but the groups were not recorded.
+    # ECDHE and TLS 1.3 are accepted, but the groups were not recorded (nor the extension answers).
     assert outcomes["groups"].status is NOT_EVALUATED
-    assert "does not record the key exchange groups" in outcomes["groups"].details[0]
+    assert outcomes["groups"].details == ["the key exchange groups were not observed"]
     assert outcomes["extensions"].status is NOT_EVALUATED
+    assert outcomes["extensions"].details == ["the TLS 1.2 extension answers were not observed"]
     assert outcomes["ocsp-stapling"].status is NOT_EVALUATED
     # No DHE and no CBC suite: those items have nothing to judge.
     assert outcomes["dh-size"].status is NOT_APPLICABLE
@@ -234,3 +235,52 @@ def test_evaluate_keeps_the_order_asked_and_refuses_unknown_names() -> None:
     assert [p.id for p in evaluate(result, ["bcp195", "mozilla-old", "bcp195"])] == ["bcp195", "mozilla-old"]
     with pytest.raises(UnknownProfile, match="no profile 'pci'"):
         evaluate(result, ["pci"])
+
+
+def test_key_exchange_groups_are_judged_against_the_allow_list() -> None:
+    def groups_outcome(profile_id: str, groups: dict[TlsVersion, list[str]]) -> tuple[ComplianceStatus, list[str]]:
+        suites = {TlsVersion.TLS12: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"],
+                  TlsVersion.TLS13: AES_13}  # fmt: skip
+        facts = with_chain(tls(suites).model_copy(update={"groups": groups}), leaf("rsa2048"))
+        (result,) = judged([endpoint(tls_facts=facts)], [profile_id]).profiles
+        outcome = next(o for o in result.endpoints[0].outcomes if o.item == "groups")
+        return outcome.status, outcome.details
+
+    modern = {TlsVersion.TLS13: ["X25519MLKEM768", "x25519", "secp256r1"], TlsVersion.TLS12: ["x25519", "secp256r1"]}
+    assert groups_outcome("mozilla-intermediate", modern) == (PASS, [])
+    # A hybrid counts as its classical half: BCP 195 names x25519, not the hybrid.
+    assert groups_outcome("bcp195", modern) == (PASS, [])
+    # NIST lists no X25519 (SP 800-52r2 predates its approval).
+    assert groups_outcome("nist-800-52r2", modern) == (FAIL, ["accepts X25519MLKEM768, x25519"])
+    old_curves = {TlsVersion.TLS12: ["secp256r1", "secp224r1", "sect163k1"]}
+    assert groups_outcome("bcp195", old_curves) == (FAIL, ["accepts secp224r1, sect163k1"])
+    # FFDHE groups are judged where the profile lists one (BSI), left to the DH size rule elsewhere.
+    ffdhe = {TlsVersion.TLS12: ["secp256r1", "ffdhe2048"]}
+    assert groups_outcome("mozilla-intermediate", ffdhe) == (PASS, [])
+    assert groups_outcome("bsi-tr-02102-2", ffdhe) == (FAIL, ["accepts ffdhe2048"])
+
+
+def test_legacy_extensions() -> None:
+    from scanners.tls.facts import TlsExtensionFacts
+
+    good = TlsExtensionFacts(version=TlsVersion.TLS12, cipher_suite="TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                             secure_renegotiation=True, extended_master_secret=True, session_ticket=False,
+                             status_request=False, heartbeat=False, truncated_hmac=False)  # fmt: skip
+
+    def outcomes(profile_id: str, **changes: object) -> dict[str, tuple[ComplianceStatus, list[str]]]:
+        facts = tls({TlsVersion.TLS12: ECDSA_12}).model_copy(update={"extensions": good.model_copy(update=changes)})
+        (result,) = judged([endpoint(tls_facts=with_chain(facts, leaf()))], [profile_id]).profiles
+        return {o.item: (o.status, o.details) for o in result.endpoints[0].outcomes}
+
+    assert outcomes("bcp195")["extensions"] == (PASS, [])
+    assert outcomes("bcp195")["compression"] == (PASS, [])
+    assert outcomes("bcp195", extended_master_secret=False)["extensions"] == (
+        FAIL,
+        ["extended_master_secret is not supported"],
+    )
+    assert outcomes("bcp195", compression="DEFLATE")["compression"] == (FAIL, ["TLS compression (DEFLATE) is chosen"])
+    bsi = outcomes("bsi-tr-02102-2", heartbeat=True, truncated_hmac=True, secure_renegotiation=False)["extensions"]
+    assert bsi == (FAIL, ["renegotiation_info is not supported", "heartbeat is answered", "truncated_hmac is answered"])
+    # A document from before truncated_hmac was asked: the rest holds, but the rule cannot be passed.
+    assert outcomes("nist-800-52r2", truncated_hmac=None)["extensions"][0] is NOT_EVALUATED
+    assert outcomes("nist-800-52r2")["extensions"] == (PASS, [])

@@ -70,7 +70,7 @@ def test_profile_suites_fail_must_items_and_skip_what_was_not_evaluated() -> Non
     assert [child.tag for child in trusted] == ["failure"]
     groups = by_case[(SCANNED, "mozilla-intermediate: groups")].find("skipped")
     assert groups is not None
-    assert (groups.get("message") or "").startswith("not-evaluated: the scanner does not record")
+    assert (groups.get("message") or "").startswith("not-evaluated: the key exchange groups were not observed")
     versions = by_case[(SCANNED, "mozilla-intermediate: versions")]
     assert list(versions) == []
 
