@@ -32,8 +32,10 @@ from scanners.tls.wire import VERSION_CODES, ContentType
 
 #: How long to wait for each answer; timing out *is* an oracle on some servers, so it is compared too.
 ANSWER_WAIT = 3.0
-#: Keys beyond this are not worth a modular exponentiation of hostile size (none is deployed).
+#: Keys beyond these are not worth a modular exponentiation of hostile size on the event loop
+#: (no deployed key has a larger modulus, or a public exponent beyond 65537 by far).
 _MAX_MODULUS_BITS = 16384
+_MAX_EXPONENT_BITS = 64
 #: The premaster secret's random part and the padding filler (no zero byte in either).
 _SECRET = b"\xaa" + bytes.fromhex("112233445566778899") * 5
 _FILLER = b"\xab\xcd"
@@ -75,7 +77,8 @@ def rsa_key(chain: Sequence[bytes] | None) -> rsa.RSAPublicNumbers | None:
         return None
     if not isinstance(key, rsa.RSAPublicKey) or not 512 <= key.key_size <= _MAX_MODULUS_BITS:
         return None
-    return key.public_numbers()
+    numbers = key.public_numbers()
+    return numbers if numbers.e.bit_length() <= _MAX_EXPONENT_BITS else None
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,30 @@ async def test_read_reaction_kinds() -> None:
     assert await reaction(b"", True) == "closed"
     assert await reaction(b"", False) == "silent"
     assert await reaction(b"\x17\x03\x03\x00\x01\x00", False) == "record 23"
+
+
+def test_rsa_key_refuses_a_hostile_exponent() -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    signer = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    modulus = signer.public_key().public_numbers().n
+
+    def certificate(exponent: int) -> bytes:
+        public = rsa.RSAPublicNumbers(exponent, modulus).public_key()
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.test")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(public)
+                .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+                .sign(signer, hashes.SHA256()))  # fmt: skip
+        return cert.public_bytes(Encoding.DER)
+
+    usual = robot.rsa_key([certificate(65537)])
+    assert usual is not None
+    assert usual.e == 65537
+    # A 2^80-sized exponent would cost a long exponentiation on the event loop per question.
+    assert robot.rsa_key([certificate((1 << 80) + 1)]) is None
