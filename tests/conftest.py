@@ -24,7 +24,7 @@ def testbed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def ports() -> PortAllocator:
-    """Free loopback ports from ``OBSERVATORY_TEST_PORT_BASE`` (default: a per-run slice above 41000) upwards."""
+    """Free loopback ports from ``OBSERVATORY_TEST_PORT_BASE`` (default: a per-run slice above 20000) upwards."""
     return PortAllocator()
 
 

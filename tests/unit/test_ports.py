@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.testbed.ports import PORT_BASE_ENV, PortAllocator, is_free
+from tests.testbed.ports import PORT_BASE_ENV, PortAllocator, ephemeral_range, is_free
 
 
 def test_ports_are_distinct_and_free() -> None:
@@ -16,13 +16,18 @@ def test_ports_are_distinct_and_free() -> None:
 
 
 def test_a_held_port_is_skipped() -> None:
+    candidate = PortAllocator().take()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        held = holder.getsockname()[1]
-        if held > 64000:
-            pytest.skip("the kernel gave a port above the allocator's range")
-        assert not is_free(held)
-        assert PortAllocator(base=held).take() != held
+        holder.bind(("127.0.0.1", candidate))
+        assert not is_free(candidate)
+        assert PortAllocator(base=candidate).take() != candidate
+
+
+def test_ports_are_never_in_the_ephemeral_range() -> None:
+    ephemeral = ephemeral_range()
+    assert all(port not in ephemeral for port in PortAllocator().take_many(20))
+    # A base inside the range starts above it (outgoing connections take their source ports there).
+    assert PortAllocator(base=ephemeral.start).take() >= ephemeral.stop
 
 
 def test_base_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
