@@ -71,6 +71,7 @@ async def by_signature_algorithms(prober: Prober) -> list[CertificateDeployment]
                 server_name=options.server_name,
                 alpn=options.alpn,
                 time_limit=options.probe_timeout,
+                wait_limit=options.wait_timeout,
                 min_version=TlsVersion.TLS13,
                 sigalgs=sigalgs,
             )

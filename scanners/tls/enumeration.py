@@ -575,6 +575,7 @@ async def certificate_chain(
                 server_name=options.server_name,
                 alpn=options.alpn,
                 time_limit=options.probe_timeout,
+                wait_limit=options.wait_timeout,
                 min_version=TlsVersion.TLS13,
             )
 

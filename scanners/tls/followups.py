@@ -207,6 +207,7 @@ async def _session_and_certificates(
                 server_name=options.server_name,
                 alpn=options.alpn,
                 time_limit=options.probe_timeout,
+                wait_limit=options.wait_timeout,
                 min_version=None if legacy is not None else TlsVersion.TLS13,
                 max_version=cap,
                 renegotiate=options.renegotiation and cap is not None,

@@ -60,14 +60,17 @@ class HandshakeResult:
 
 
 class _Recorder:
-    """A StreamReader stand-in that keeps a bounded copy of what it reads."""
+    """A StreamReader stand-in that keeps a bounded copy of what it reads; with ``wait_limit``, no
+    read waits longer than that (a server that goes quiet mid-handshake times out then)."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+    def __init__(self, reader: asyncio.StreamReader, wait_limit: float | None = None) -> None:
         self._reader = reader
+        self._wait_limit = wait_limit
         self.data = bytearray()
 
     async def read(self, size: int = -1) -> bytes:
-        chunk = await self._reader.read(size)
+        async with asyncio.timeout(self._wait_limit):
+            chunk = await self._reader.read(size)
         if len(self.data) < _RECORD_LIMIT:
             self.data += chunk[: _RECORD_LIMIT - len(self.data)]
         return chunk
@@ -118,18 +121,22 @@ async def full_handshake(
     max_version: TlsVersion | None = None,
     sigalgs: str | None = None,
     renegotiate: bool = False,
+    wait_limit: float | None = None,
 ) -> HandshakeResult | ProbeError:
     """One complete handshake as a modern client (OpenSSL's defaults), or why it failed.
 
     ``sigalgs`` is an OpenSSL signature-algorithm list (``"ECDSA+SHA256:ECDSA+SHA384"``). With
     ``renegotiate``, a TLS ≤ 1.2 handshake is followed by a renegotiation the client starts.
+    ``wait_limit`` bounds the connect and every single read, as for the raw probes: a server that
+    accepts and then says nothing is given up after it, not after the whole ``time_limit``.
     """
     staple: list[bytes] = []
     async with AsyncExitStack() as stack:
-        opened = await enter_connection(stack, opener, time_limit)
+        connect_limit = time_limit if wait_limit is None else min(time_limit, wait_limit)
+        opened = await enter_connection(stack, opener, connect_limit)
         if isinstance(opened, ProbeError):
             return opened
-        recorder = _Recorder(opened[0])
+        recorder = _Recorder(opened[0], wait_limit)
         try:
             connection = _connection(
                 server_name, alpn, min_version=min_version, max_version=max_version, sigalgs=sigalgs, staple=staple
@@ -176,16 +183,6 @@ async def _renegotiates(stream: TlsStream, wait: float) -> bool:
     except (TlsFailed, TimeoutError, ConnectionError, OSError, SSL.Error):
         return False
     return not connection.renegotiate_pending()
-
-
-async def fetch_tls13_chain(
-    opener: Opener, *, server_name: str | None, alpn: Sequence[str] = (), time_limit: float = 10.0
-) -> list[bytes] | ProbeError:
-    """The chain a TLS 1.3 handshake delivers, DER in the order sent, or why there is none."""
-    result = await full_handshake(
-        opener, server_name=server_name, alpn=alpn, time_limit=time_limit, min_version=TlsVersion.TLS13
-    )
-    return result if isinstance(result, ProbeError) else result.chain
 
 
 def clear_ticket(server_bytes: bytes) -> tuple[bool, int | None]:

@@ -18,7 +18,9 @@ import pytest
 
 from observatory.model import ScanResult
 from observatory.orchestrate import incomplete, run_scan
-from scanners.base import ServiceKind, Transport
+from scanners.base import ErrorReason, ProbeError, ServiceKind, Transport
+from scanners.tls.handshake import full_handshake
+from scanners.tls.openers import tcp_opener
 from tests.testbed.delay_proxy import DelayProxy, SilentServer
 from tests.testbed.dns import DnsTestbed, ZoneSpec
 from tests.testbed.engine import options_for_testbed
@@ -74,6 +76,21 @@ async def test_a_silent_server_is_reported_in_seconds(
     reasons = incomplete(result)
     assert len(reasons) == 2
     assert all("no answer" in reason for reason in reasons)
+
+
+async def test_a_full_handshake_gives_up_on_silence_after_the_wait_limit(ports: PortAllocator) -> None:
+    # The session, chain and certificate probes complete a handshake with OpenSSL; a server that
+    # takes the connection and never answers the ClientHello must cost the wait, not the probe's time.
+    async with SilentServer(ports.take()) as silent:
+        started = time.monotonic()
+        outcome = await full_handshake(
+            tcp_opener("127.0.0.1", silent.port), server_name=DOMAIN, time_limit=60.0, wait_limit=0.5
+        )
+        elapsed = time.monotonic() - started
+    assert isinstance(outcome, ProbeError)
+    assert outcome.reason is ErrorReason.TIMEOUT
+    assert silent.connections == 1
+    assert elapsed < 10.0, f"the handshake waited {elapsed:.1f} s for a silent server"
 
 
 def comparable(result: ScanResult, transport: Transport) -> dict[str, Any]:
