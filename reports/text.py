@@ -46,6 +46,16 @@ DISCOVERY_WORDS = {
 }
 
 
+def resolver_failure(result: ScanResult) -> str | None:
+    """Why DNS taught nothing, when the resolver could not resolve the trust anchor zone."""
+    failure = result.dns.resolver_failure if result.dns is not None else None
+    return failure.message if failure is not None else None
+
+
+#: Said instead of "No findings." when nothing was learnt: an empty list must not read as a clean domain.
+NOTHING_LEARNT = "No findings — but nothing was learnt about the domain: its DNS could not be resolved."
+
+
 def _grade_text(grade: Grade | None) -> Text:
     if grade is None:
         return Text("—", style="dim")
@@ -179,6 +189,11 @@ def render(result: ScanResult) -> Group:
         )
     )
     parts.append(Text(""))
+    unresolved = resolver_failure(result)
+    if unresolved:
+        parts.append(Text("DNS could not be used:", style="bold red"))
+        parts.append(Text(f"  {unresolved}"))
+        parts.append(Text(""))
     for name in ("c2s", "s2s"):
         service = getattr(result.services, name)
         if service is not None:
@@ -194,6 +209,8 @@ def render(result: ScanResult) -> Group:
     if result.findings:
         parts.append(Text(f"Findings ({len(result.findings)})", style="bold underline"))
         parts.extend(_findings(result))
+    elif unresolved:
+        parts.append(Text(NOTHING_LEARNT, style="bold red"))
     else:
         parts.append(Text("No findings.", style="green"))
     return Group(*parts)
