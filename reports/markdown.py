@@ -193,8 +193,9 @@ def render_markdown(result: ScanResult) -> str:
     unresolved = resolver_failure(result)
     if unresolved:
         lines += ["", f"**DNS could not be used:** {md(unresolved)}"]
-    if result.errors:
-        lines += ["", "**Could not complete:**", "", *(f"- {md(e.phase)}: {md(e.message)}" for e in result.errors)]
+    others = [error for error in result.errors if error.message != unresolved]  # that one is shown above
+    if others:
+        lines += ["", "**Could not complete:**", "", *(f"- {md(e.phase)}: {md(e.message)}" for e in others)]
     if result.profiles:
         lines += ["", *_profiles(result)]
     endpoints = _endpoints(result)

@@ -202,9 +202,10 @@ def render(result: ScanResult) -> Group:
     if any(service and service.endpoints for service in (result.services.c2s, result.services.s2s)):
         parts.append(_endpoint_table(result))
         parts.append(Text(""))
-    if result.errors:
+    others = [error for error in result.errors if error.message != unresolved]  # that one is shown above
+    if others:
         parts.append(Text("Could not complete:", style="bold red"))
-        parts.extend(Text(f"  • {e.phase}: {e.message}") for e in result.errors)
+        parts.extend(Text(f"  • {e.phase}: {e.message}") for e in others)
         parts.append(Text(""))
     if result.findings:
         parts.append(Text(f"Findings ({len(result.findings)})", style="bold underline"))
