@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from observatory.model import ScanRequest, ScanResult
+from reports.junit import junit_tree
 from reports.markdown import render_markdown
 from reports.text import NOTHING_LEARNT, render_text
 from scanners.base import ErrorReason, ProbeError, ServiceKind
@@ -50,6 +51,15 @@ def test_markdown_says_the_same() -> None:
     assert text.count(MESSAGE) == 1
     assert NOTHING_LEARNT in text
     assert "No findings." not in text
+
+
+def test_junit_skips_the_scan_checks_instead_of_passing_them() -> None:
+    root = junit_tree(unresolved()).getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert cases
+    assert all(case.find("skipped") is not None for case in cases)
+    assert {case.find("skipped").get("message") for case in cases} == {f"not scanned: {MESSAGE}"}  # type: ignore[union-attr]
+    assert root.get("skipped") == root.get("tests")
 
 
 def test_a_clean_result_still_says_no_findings() -> None:
