@@ -130,6 +130,16 @@ def starttls_policy(features: ET.Element) -> StarttlsPolicy:
     return StarttlsPolicy.REQUIRED if element.find(f"{{{TLS_NS}}}required") is not None else StarttlsPolicy.OPTIONAL
 
 
+@pytest.fixture(params=INSTANCES)
+def instance(request: pytest.FixtureRequest) -> EjabberdInstance:
+    """The strong and the weak instance in turn."""
+    return request.getfixturevalue(request.param)
+
+
+def strong(instance: EjabberdInstance) -> bool:
+    return instance.config.name.startswith("strong-")
+
+
 # --- sweeps, once per listener ------------------------------------------------------------------
 
 Sweeps = Callable[[EjabberdInstance, str], dict[TlsVersion, set[str]]]
@@ -149,15 +159,13 @@ def sweeps() -> Sweeps:
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
-@pytest.mark.parametrize("instance_name", INSTANCES)
 async def test_versions_suites_and_certificate_match_the_sweep(
-    instance_name: str, listener: str, sweeps: Sweeps, pki: TestPKI, request: pytest.FixtureRequest
+    instance: EjabberdInstance, listener: str, sweeps: Sweeps, pki: TestPKI
 ) -> None:
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
     facts = await tls_facts(instance, listener)
     swept = sweeps(instance, listener)
     assert_matches_sweep(facts, swept)
-    if instance_name == "ejabberd_strong":
+    if strong(instance):
         assert facts.versions == [TlsVersion.TLS12, TlsVersion.TLS13]
     else:
         assert TlsVersion.TLS10 in facts.versions
@@ -167,9 +175,7 @@ async def test_versions_suites_and_certificate_match_the_sweep(
     assert [(d.authentication, d.chain) for d in facts.certificates] == [("RSA", expected_chain(pki))]
 
 
-@pytest.mark.parametrize("instance_name", INSTANCES)
-async def test_reported_order_is_what_openssl_sees(instance_name: str, request: pytest.FixtureRequest) -> None:
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
+async def test_reported_order_is_what_openssl_sees(instance: EjabberdInstance) -> None:
     facts = await tls_facts(instance, "c2s")
     for version, names in facts.cipher_suites.items():
         picks = openssl_order(instance.ports.c2s, version, list(reversed(names)), CLIENT_ARGS["c2s"])
@@ -177,11 +183,10 @@ async def test_reported_order_is_what_openssl_sees(instance_name: str, request: 
 
 
 @pytest.mark.parametrize("listener", LISTENERS)
-@pytest.mark.parametrize("instance_name", INSTANCES)
 async def test_groups_match_one_group_handshakes(
-    instance_name: str, listener: str, request: pytest.FixtureRequest
+    instance: EjabberdInstance,
+    listener: str,
 ) -> None:
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
     facts = await tls_facts(instance, listener)
     port, args = getattr(instance.ports, listener), CLIENT_ARGS[listener]
     assert set(facts.groups[TlsVersion.TLS13]) == openssl_groups(port, "-tls1_3", client_args=args)
@@ -192,29 +197,26 @@ async def test_groups_match_one_group_handshakes(
 
 
 @pytest.mark.parametrize("listener", ["c2s", "s2s"])
-@pytest.mark.parametrize("instance_name", INSTANCES)
 async def test_starttls_and_sasl_match_a_raw_stream(
-    instance_name: str, listener: str, request: pytest.FixtureRequest
+    instance: EjabberdInstance,
+    listener: str,
 ) -> None:
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
     kind = KIND[listener]
     facts = await stream_facts(instance, listener)
     before, after, version = raw_stream(getattr(instance.ports, listener), kind, direct=False)
     assert before is not None
     assert facts.errors == []
     assert facts.starttls is starttls_policy(before)
-    assert facts.starttls is (
-        StarttlsPolicy.REQUIRED if instance_name == "ejabberd_strong" else StarttlsPolicy.OPTIONAL
-    )
+    assert facts.starttls is (StarttlsPolicy.REQUIRED if strong(instance) else StarttlsPolicy.OPTIONAL)
     assert facts.features_before_tls is not None
     assert facts.features_before_tls.sasl_mechanisms == mechanisms(before)
     assert facts.features_after_tls is not None
     assert facts.features_after_tls.sasl_mechanisms == mechanisms(after)
     assert not facts.features_after_tls.starttls
     assert facts.tls_version == version == "TLSv1.3"
-    if kind is ServiceKind.C2S and instance_name == "ejabberd_weak":
+    if kind is ServiceKind.C2S and not strong(instance):
         assert "PLAIN" in facts.features_before_tls.sasl_mechanisms  # PLAIN before TLS
-    if kind is ServiceKind.C2S and instance_name == "ejabberd_strong":
+    if kind is ServiceKind.C2S and strong(instance):
         assert facts.features_before_tls.sasl_mechanisms == []
         assert facts.enforcement is None
     if kind is ServiceKind.S2S:
@@ -222,7 +224,7 @@ async def test_starttls_and_sasl_match_a_raw_stream(
         assert facts.features_before_tls.dialback is (before.find(dialback) is not None)
         assert facts.features_after_tls.dialback is (after.find(dialback) is not None) is True
         # Before TLS only when TLS is optional: a required STARTTLS is the only feature offered.
-        assert facts.features_before_tls.dialback is (instance_name == "ejabberd_weak")
+        assert facts.features_before_tls.dialback is (not strong(instance))
         assert facts.header is not None
         assert (facts.header.to, facts.header.namespace, facts.header.dialback) == (
             SCANNER_DOMAIN,
@@ -232,11 +234,10 @@ async def test_starttls_and_sasl_match_a_raw_stream(
 
 
 @pytest.mark.parametrize("listener", ["c2s_direct", "s2s_direct"])
-@pytest.mark.parametrize("instance_name", INSTANCES)
 async def test_direct_tls_matches_a_raw_stream(
-    instance_name: str, listener: str, request: pytest.FixtureRequest
+    instance: EjabberdInstance,
+    listener: str,
 ) -> None:
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
     facts = await stream_facts(instance, listener)
     _, after, version = raw_stream(getattr(instance.ports, listener), KIND[listener], direct=True)
     assert facts.errors == []
@@ -303,16 +304,12 @@ async def test_strong_has_no_rsa_key_exchange_so_no_robot(ejabberd_strong: Ejabb
     assert facts.client_renegotiation is False
 
 
-@pytest.mark.parametrize("instance_name", INSTANCES)
-async def test_a_refused_fallback_without_an_alert_is_reported_as_unknown(
-    instance_name: str, request: pytest.FixtureRequest
-) -> None:
+async def test_a_refused_fallback_without_an_alert_is_reported_as_unknown(instance: EjabberdInstance) -> None:
     """The hello one version down completes without TLS_FALLBACK_SCSV and is cut off with it, silently.
 
     RFC 7507 asks for an inappropriate_fallback alert; the scanner only says True on that alert,
     so a silent hang-up is "neither" (None) rather than a guess.
     """
-    instance: EjabberdInstance = request.getfixturevalue(instance_name)
     port = instance.ports.c2s_direct
     # Both speak TLS 1.3 at most, so the scanner's fallback hello is a TLS 1.2 one.
     assert "CONNECTION ESTABLISHED" in s_client(port, "-tls1_2", "-brief")

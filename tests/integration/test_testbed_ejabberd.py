@@ -15,7 +15,7 @@ from tests.integration.test_testbed_prosody import (
     LEGACY_CIPHERS,
     SASL_NS,
     TLS_NS,
-    c2s_features,
+    assert_requires_starttls_and_hides_sasl,
     open_stream,
     protocol_of,
     read_until,
@@ -107,11 +107,7 @@ def test_weak_accepts_tls10_on_every_listener(ejabberd_weak: EjabberdInstance, l
 
 
 def test_strong_requires_starttls_and_hides_sasl_before_it(ejabberd_strong: EjabberdInstance) -> None:
-    features = c2s_features(ejabberd_strong.ports.c2s)
-    tls = features.find(f"{{{TLS_NS}}}starttls")
-    assert tls is not None
-    assert tls.find(f"{{{TLS_NS}}}required") is not None
-    assert features.find(f"{{{SASL_NS}}}mechanisms") is None
+    assert_requires_starttls_and_hides_sasl(ejabberd_strong.ports.c2s)
 
 
 def test_weak_offers_optional_starttls_and_takes_plain_in_cleartext(ejabberd_weak: EjabberdInstance) -> None:

@@ -122,12 +122,16 @@ def test_weak_accepts_tls10(prosody_weak: ProsodyInstance, port_name: str, args:
     assert protocol_of(output) == "TLSv1", output
 
 
-def test_strong_requires_starttls_and_hides_sasl_before_it(prosody_strong: ProsodyInstance) -> None:
-    features = c2s_features(prosody_strong.ports.c2s)
+def assert_requires_starttls_and_hides_sasl(port: int) -> None:
+    features = c2s_features(port)
     tls = features.find(f"{{{TLS_NS}}}starttls")
     assert tls is not None
     assert tls.find(f"{{{TLS_NS}}}required") is not None
     assert features.find(f"{{{SASL_NS}}}mechanisms") is None
+
+
+def test_strong_requires_starttls_and_hides_sasl_before_it(prosody_strong: ProsodyInstance) -> None:
+    assert_requires_starttls_and_hides_sasl(prosody_strong.ports.c2s)
 
 
 def test_weak_offers_optional_starttls_and_plain_in_cleartext(prosody_weak: ProsodyInstance) -> None:
