@@ -223,3 +223,10 @@ def test_config_knobs_have_the_strong_defaults() -> None:
     assert fields["s2s_use_starttls"] == "required"
     assert "no_tlsv1_1" in fields["protocol_options"]
     assert re.fullmatch(r"[A-Z0-9:-]+", fields["ciphers"])
+
+
+def test_a_config_ejabberd_refuses_fails_with_its_own_words(ejabberd_factory: EjabberdFactory) -> None:
+    with pytest.raises(process.TestbedError, match="no_such_option") as failure:
+        ejabberd_factory("bad-config", extra={"no_such_option": True})
+    assert "Unknown option" in str(failure.value), failure.value
+    assert not any(instance.running for instance in ejabberd_factory.started)
