@@ -10,12 +10,15 @@ import socket
 import subprocess
 
 import pytest
+import yaml
 
+from observatory.catalogue import catalogue
 from tests.integration.test_testbed_prosody import (
     LEGACY_CIPHERS,
     SASL_NS,
     TLS_NS,
     assert_requires_starttls_and_hides_sasl,
+    c2s_features,
     open_stream,
     protocol_of,
     read_until,
@@ -26,6 +29,7 @@ from tests.testbed import process  # not TestbedError itself: pytest would try t
 from tests.testbed.ejabberd import (
     HOST,
     LISTENERS,
+    WEAK_KNOBS,
     EjabberdConfig,
     EjabberdFactory,
     EjabberdInstance,
@@ -203,13 +207,33 @@ def test_listener_extra_and_the_top_level_override(ejabberd_factory: EjabberdFac
     assert legacy_handshake(top_level.ports.s2s, *ARGS["s2s"], "-tls1_2")[0] == 0
 
 
-def test_rendering_refuses_a_second_value_for_a_knob(ejabberd_strong: EjabberdInstance) -> None:
-    with pytest.raises(ValueError, match="s2s_use_starttls"):
-        render_config(dataclasses.replace(ejabberd_strong.config, extra={"s2s_use_starttls": "false"}))
+def test_extra_wins_over_the_knobs_but_not_over_the_testbed(ejabberd_strong: EjabberdInstance) -> None:
+    rendered = render_config(dataclasses.replace(ejabberd_strong.config, extra={"s2s_use_starttls": "false"}))
+    assert rendered.count('"s2s_use_starttls"') == 1  # a key twice would be an error in ejabberd
+    assert '"s2s_use_starttls": "false"' in rendered
+    with pytest.raises(ValueError, match="listen"):
+        render_config(dataclasses.replace(ejabberd_strong.config, extra={"listen": []}))
     with pytest.raises(ValueError, match="unknown listener"):
         render_config(dataclasses.replace(ejabberd_strong.config, listener_extra={"c2s_tls": {}}))
     rendered = render_config(dataclasses.replace(ejabberd_strong.config, extra={"odd: key": 'a"b\nc'}))
     assert '"odd: key": "a\\"b\\nc"' in rendered
+
+
+def test_a_catalogue_snippet_applied_by_restart_takes_effect(ejabberd_factory: EjabberdFactory) -> None:
+    """The catalogue's ejabberd fix for TLS 1.0, parsed as YAML, on a weak variant: TLS 1.0 is gone everywhere."""
+    variant = ejabberd_factory("snippet", **WEAK_KNOBS)
+    ports_before = variant.ports
+    assert legacy_handshake(variant.ports.c2s, *ARGS["c2s"], "-tls1")[0] == 0
+    snippet, _reason = catalogue()["tls.protocol.tls10"].fix_for("ejabberd")
+    assert snippet is not None
+    variant.restart(extra=yaml.safe_load(snippet))
+    assert variant.ports == ports_before
+    for listener in LISTENERS:
+        code, output = legacy_handshake(getattr(variant.ports, listener), *ARGS[listener], "-tls1")
+        assert code != 0, (listener, output)
+    # Still the weak variant otherwise: TLS 1.2 and PLAIN before TLS.
+    assert legacy_handshake(variant.ports.c2s, *ARGS["c2s"], "-tls1_2")[0] == 0
+    assert "PLAIN" in [m.text for m in c2s_features(variant.ports.c2s).iter(f"{{{SASL_NS}}}mechanism")]
 
 
 def test_erlang_literals_cannot_break_the_start_command() -> None:

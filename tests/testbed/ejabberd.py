@@ -12,6 +12,7 @@ let a test apply any further snippet, e.g. a catalogue fix.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import json
@@ -99,7 +100,9 @@ class EjabberdConfig:
     disable_sasl_mechanisms: tuple[str, ...] = ()
     #: (user, password) accounts on ``domain``, registered at every start (again is harmless).
     users: tuple[tuple[str, str], ...] = (("alice", "s3cret"),)
-    #: Further top-level options (e.g. a catalogue snippet); they win over the template's own.
+    #: Further top-level options (e.g. a parsed catalogue snippet); they win over the knobs' own
+    #: (``s2s_ciphers`` …). A top-level ``c2s_ciphers``/``c2s_protocol_options`` overrides every
+    #: c2s listener's settings: that is ejabberd 23.01's behaviour, and what a snippet relies on.
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
     #: Further options of one listener, by name in ``LISTENERS``; they win over the knobs above.
     listener_extra: Mapping[str, Mapping[str, JsonValue]] = field(default_factory=dict)
@@ -135,24 +138,47 @@ def _listeners(config: EjabberdConfig) -> list[dict[str, JsonValue]]:
     return [{"ip": HOST, **listener} for listener in listeners.values()]
 
 
+#: Top-level options the testbed itself depends on: a snippet must not move them.
+FIXED_OPTIONS = frozenset(
+    {
+        "hosts",
+        "loglevel",
+        "certfiles",
+        "listen",
+        "acme",
+        "auth_method",
+        "acl",
+        "access_rules",
+        "shaper_rules",
+        "modules",
+    }
+)
+
+
+def top_level_options(config: EjabberdConfig) -> dict[str, JsonValue]:
+    """The knobs' top-level options, then ``extra`` over them (a snippet's ``s2s_ciphers`` wins)."""
+    fixed = FIXED_OPTIONS & set(config.extra)
+    if fixed:
+        raise ValueError(f"{sorted(fixed)} belong to the testbed's template; use the knobs or listener_extra")
+    options: dict[str, JsonValue] = {
+        "s2s_use_starttls": config.s2s_use_starttls,
+        # s2s STARTTLS reads only these (ejabberd_s2s_in's own options are for Direct TLS).
+        **{f"s2s_{key}": value for key, value in _tls_options(config).items()},
+        "auth_password_format": config.auth_password_format,
+        "disable_sasl_mechanisms": list(config.disable_sasl_mechanisms),
+    }
+    options.update(config.extra)
+    return options
+
+
 def render_config(config: EjabberdConfig) -> str:
-    tls = _tls_options(config)
-    template_keys = {"hosts", "loglevel", "certfiles", "listen", "auth_password_format", "disable_sasl_mechanisms"}
-    template_keys |= {"s2s_use_starttls", "s2s_ciphers", "s2s_protocol_options", "s2s_dhfile"}
-    overridden = template_keys & set(config.extra)
-    if overridden:
-        # A YAML mapping with a key twice is an error in ejabberd: say which knob to use instead.
-        raise ValueError(f"{sorted(overridden)} are EjabberdConfig knobs; set them there, not in extra")
+    options = top_level_options(config)
     return string.Template(TEMPLATE.read_text()).substitute(
         hosts=json.dumps([config.domain]),
         loglevel=json.dumps(config.loglevel),
         certfiles=json.dumps([str(config.leaf.chain_path), str(config.leaf.key_path)]),
         listen=json.dumps(_listeners(config)),
-        s2s_use_starttls=json.dumps(config.s2s_use_starttls),
-        s2s_tls="\n".join(f"s2s_{key}: {json.dumps(value)}" for key, value in tls.items()),
-        auth_password_format=json.dumps(config.auth_password_format),
-        disable_sasl_mechanisms=json.dumps(list(config.disable_sasl_mechanisms)),
-        extra="\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in config.extra.items()),
+        options="\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in options.items()),
     )
 
 
@@ -270,6 +296,15 @@ class EjabberdInstance(StartsAndStops):
         )
         try:
             self._process.start(lambda: self._ready(offsets), timeout=timeout)
+        except PortInUse:
+            self.stop()
+            raise
+        except TestbedError as exc:
+            self.stop()
+            # A taken listener port can also make ejabberd exit before a readiness check saw it.
+            if "eaddrinuse" in self._new_logs(offsets):
+                raise PortInUse(str(exc)) from None
+            raise
         except BaseException:
             self.stop()
             raise
@@ -282,13 +317,16 @@ class EjabberdInstance(StartsAndStops):
         except FileNotFoundError:
             return ""
 
+    def _new_logs(self, offsets: Mapping[Path, int]) -> str:
+        return "".join(self._new_log(path, offset) for path, offset in offsets.items())
+
     def _ready(self, offsets: Mapping[Path, int]) -> bool:
         """Ready when the accounts exist, every listener accepts and c2s answers a stream header.
 
         A taken port does not stop ejabberd (it logs and goes on without that listener), and an
         accepting port alone could be another process's, so the log is read for errors first.
         """
-        text = "".join(self._new_log(path, offset) for path, offset in offsets.items())
+        text = self._new_logs(offsets)
         if "eaddrinuse" in text:
             raise PortInUse(f"ejabberd {self.config.name} could not bind a port:\n{self.log_tail()}")
         errors = re.findall(r"^.*\[(?:error|critical)\].*$", text, re.MULTILINE)
@@ -303,6 +341,19 @@ class EjabberdInstance(StartsAndStops):
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
+
+    def restart(self, **changes: Any) -> None:
+        """Stop, change ``EjabberdConfig`` fields (e.g. ``extra=`` a fix snippet), start again.
+
+        Ports, name and node stay, and so do the spool and its accounts: a rescan reaches the same
+        endpoints, now configured differently.
+        """
+        fixed = {"name", "ports", "distribution_port", "epmd_port"} & set(changes)
+        if fixed:
+            raise ValueError(f"{sorted(fixed)} stay the same across a restart")
+        self.stop()
+        self.config = dataclasses.replace(self.config, **changes)
+        self.start()
 
     def log_tail(self, lines: int = 30) -> str:
         console = self._process.log_tail(lines) if self._process is not None else "(not started)"
