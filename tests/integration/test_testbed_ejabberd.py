@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 
+import dns.message
 import pytest
 import yaml
 
@@ -254,3 +255,23 @@ def test_a_config_ejabberd_refuses_fails_with_its_own_words(ejabberd_factory: Ej
         ejabberd_factory("bad-config", extra={"no_such_option": True})
     assert "Unknown option" in str(failure.value), failure.value
     assert not any(instance.running for instance in ejabberd_factory.started)
+
+
+def test_dns_goes_only_to_the_configured_resolver(ejabberd_factory: EjabberdFactory, ports: PortAllocator) -> None:
+    """A dialback request makes ejabberd look up the sender; the query must reach our fake resolver.
+
+    (Erlang's resolver also asks for the machine's own host name first; that comes here too.)
+    """
+    names: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
+        resolver.bind((HOST, ports.take()))
+        resolver.settimeout(10)
+        variant = ejabberd_factory("dns", dns_resolver_port=resolver.getsockname()[1], **WEAK_KNOBS)
+        sock, _ = open_stream(variant.ports.s2s, "jabber:server", sender=SCANNER_DOMAIN)
+        with sock:
+            sock.sendall(f"<db:result from='{SCANNER_DOMAIN}' to='{DOMAIN}'>c0ffee</db:result>".encode())
+            while not any(name.endswith(f"{SCANNER_DOMAIN}.") for name in names):
+                question = dns.message.from_wire(resolver.recv(4096)).question[0]
+                names.append(question.name.to_text())
+    # ejabberd 23.01 asks for the Direct TLS record (XEP-0368) first.
+    assert names[-1] in (f"_xmpps-server._tcp.{SCANNER_DOMAIN}.", f"_xmpp-server._tcp.{SCANNER_DOMAIN}."), names
