@@ -25,7 +25,7 @@ import pytest
 
 from scanners.base import ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter
-from scanners.stream.facts import StarttlsPolicy, StreamFacts
+from scanners.stream.facts import InjectionOutcome, StarttlsPolicy, StreamFacts
 from scanners.stream.prober import probe_stream
 from scanners.tls.facts import TlsFacts, TlsVersion
 from tests.integration.test_testbed_prosody import SASL_NS, STREAM_NS, TLS_NS, read_until
@@ -319,3 +319,18 @@ async def test_a_refused_fallback_without_an_alert_is_reported_as_unknown(instan
     assert "alert" not in refused, refused
     facts = await tls_facts(instance, "c2s_direct")
     assert facts.fallback_scsv is None
+
+
+async def test_starttls_injection_fails_the_handshake_as_a_raw_client_sees(instance: EjabberdInstance) -> None:
+    """Plaintext sent right behind ``<starttls/>`` is read by fast_tls as the first TLS bytes: no answer, no TLS."""
+    facts = await stream_facts(instance, "c2s")
+    assert facts.injection is not None
+    assert facts.injection.outcome is InjectionOutcome.TLS_FAILED
+    with socket.create_connection((HOST, instance.ports.c2s), timeout=5) as sock:
+        sock.sendall(_header(ServiceKind.C2S))
+        _features(sock)
+        sock.sendall(f"<starttls xmlns='{TLS_NS}'/><iq type='get' id='x'><ping xmlns='urn:xmpp:ping'/></iq>".encode())
+        assert b"<proceed" in read_until(sock, b"/>")
+        # The same handshake without the stanza succeeds (raw_stream, in the tests above).
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _tls(sock).close()
