@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 
-import dns.message
 import pytest
 import yaml
 
@@ -20,6 +19,7 @@ from tests.integration.test_testbed_prosody import (
     TLS_NS,
     assert_requires_starttls_and_hides_sasl,
     c2s_features,
+    dialback_lookups,
     open_stream,
     protocol_of,
     read_until,
@@ -263,15 +263,11 @@ def test_dns_goes_only_to_the_configured_resolver(ejabberd_factory: EjabberdFact
     (Erlang's resolver also asks for the machine's own host name first; that comes here too.)
     """
     names: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
-        resolver.bind((HOST, ports.take()))
-        resolver.settimeout(10)
-        variant = ejabberd_factory("dns", dns_resolver_port=resolver.getsockname()[1], **WEAK_KNOBS)
-        sock, _ = open_stream(variant.ports.s2s, "jabber:server", sender=SCANNER_DOMAIN)
-        with sock:
-            sock.sendall(f"<db:result from='{SCANNER_DOMAIN}' to='{DOMAIN}'>c0ffee</db:result>".encode())
-            while not any(name.endswith(f"{SCANNER_DOMAIN}.") for name in names):
-                question = dns.message.from_wire(resolver.recv(4096)).question[0]
-                names.append(question.name.to_text())
+    lookups = dialback_lookups(
+        lambda port: ejabberd_factory("dns", dns_resolver_port=port, **WEAK_KNOBS).ports.s2s, ports
+    )
+    while not any(name.endswith(f"{SCANNER_DOMAIN}.") for name in names):
+        names.append(next(lookups).name.to_text())
+    lookups.close()
     # ejabberd 23.01 asks for the Direct TLS record (XEP-0368) first.
     assert names[-1] in (f"_xmpps-server._tcp.{SCANNER_DOMAIN}.", f"_xmpp-server._tcp.{SCANNER_DOMAIN}."), names
