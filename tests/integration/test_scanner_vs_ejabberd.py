@@ -322,16 +322,17 @@ async def test_a_refused_fallback_without_an_alert_is_reported_as_unknown(instan
     assert facts.fallback_scsv is None
 
 
-async def test_plaintext_injected_behind_starttls_is_never_answered(instance: EjabberdInstance) -> None:
-    """Plaintext sent right behind ``<starttls/>`` is not answered, as the scanner and a raw client see.
+async def test_plaintext_injected_behind_starttls_goes_to_tls(instance: EjabberdInstance) -> None:
+    """Plaintext sent right behind ``<starttls/>`` goes to fast_tls, as the scanner and a raw client see.
 
-    Usually fast_tls reads it as the first TLS bytes and the handshake fails; under load ejabberd's
-    parser has sometimes taken the stanza before the switch (the handshake then succeeds). Either
-    way the stanza is not answered, which is what the check is about.
+    Usually fast_tls reads it as the first TLS bytes and the handshake fails. Now and then (about
+    one run in twenty here) it takes the plaintext after the ClientHello: the handshake completes
+    and ejabberd hangs up without a word. Either way the stanza is never answered.
     """
     facts = await stream_facts(instance, "c2s")
     assert facts.injection is not None
-    assert facts.injection.outcome in (InjectionOutcome.TLS_FAILED, InjectionOutcome.IGNORED)
+    assert facts.injection.outcome is InjectionOutcome.TLS_FAILED
+    assert facts.errors == []
     with socket.create_connection((HOST, instance.ports.c2s), timeout=5) as sock:
         sock.sendall(_header(ServiceKind.C2S))
         _features(sock)
@@ -344,9 +345,13 @@ async def test_plaintext_injected_behind_starttls_is_never_answered(instance: Ej
         except (ssl.SSLError, ConnectionError):
             return  # the stanza went into the TLS layer: nothing to answer
         with tls:
-            tls.sendall(_header(ServiceKind.C2S))
-            received = read_until(tls, b"</stream:features>")
-            tls.settimeout(1)
+            received = b""
+            # Whatever comes within a second or until it hangs up (it sometimes does, mid-stream).
             with contextlib.suppress(TimeoutError, ssl.SSLError, ConnectionError):
-                received += tls.recv(4096)
+                tls.sendall(_header(ServiceKind.C2S))
+                tls.settimeout(1)
+                while chunk := tls.recv(4096):
+                    received += chunk
+                    if len(received) > 64 * 1024:
+                        break
         assert b"injected" not in received, received

@@ -196,6 +196,9 @@ class XmppScript:
     scram_server_first: str | None = None
     #: True: plaintext pipelined after ``<starttls/>`` is answered over TLS (a vulnerable server).
     process_injected: bool = False
+    #: True: with plaintext pipelined after ``<starttls/>``, complete the handshake, then hang up
+    #: (what ejabberd does now and then when its TLS layer takes the plaintext after the hello).
+    hang_up_on_injected: bool = False
     #: Every chunk the client sent, for the test to look at.
     received: list[bytes] = field(default_factory=list)
 
@@ -234,6 +237,8 @@ class XmppScript:
         assert self.tls is not None, "STARTTLS needs XmppScript(tls=…)"
         await peer.send(PROCEED.encode() + self.after_proceed)
         await peer.start_tls(self.tls)
+        if self.hang_up_on_injected and pipelined.strip():
+            return
         if self.process_injected and pipelined.strip():
             await peer.send(b"<iq type='error' id='answer-to-injected'>" + pipelined + b"</iq>")
         await self._stream(peer, secure=True)
