@@ -45,6 +45,8 @@ from tests.testbed.prosody import OPENSSL_CONF
 TEMPLATE = Path(__file__).with_name("templates") / "ejabberd.yml"
 #: ejabberd listens on IPv4 loopback only (one listener per address would double every port).
 HOST = "127.0.0.1"
+#: How ejabberd says a listener's port is taken (the log line, then the supervisor's report).
+_PORT_TAKEN = re.compile(r"eaddrinuse|address already in use")
 #: Printed by the start command once the accounts exist; readiness waits for it.
 USERS_READY = "testbed: users registered"
 
@@ -302,7 +304,7 @@ class EjabberdInstance(StartsAndStops):
         except TestbedError as exc:
             self.stop()
             # A taken listener port can also make ejabberd exit before a readiness check saw it.
-            if "eaddrinuse" in self._new_logs(offsets):
+            if _PORT_TAKEN.search(self._new_logs(offsets)):
                 raise PortInUse(str(exc)) from None
             raise
         except BaseException:
@@ -327,7 +329,7 @@ class EjabberdInstance(StartsAndStops):
         accepting port alone could be another process's, so the log is read for errors first.
         """
         text = self._new_logs(offsets)
-        if "eaddrinuse" in text:
+        if _PORT_TAKEN.search(text):
             raise PortInUse(f"ejabberd {self.config.name} could not bind a port:\n{self.log_tail()}")
         errors = re.findall(r"^.*\[(?:error|critical)\].*$", text, re.MULTILINE)
         if errors:
