@@ -10,13 +10,12 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from string import Template
-from types import TracebackType
 
 import dns.exception
 import dns.rcode
 
 from tests.testbed.dns import LOOPBACK, TEMPLATES, ask
-from tests.testbed.process import ManagedProcess, tcp_ready
+from tests.testbed.process import ManagedProcess, StartsAndStops, tcp_ready
 
 
 class Denial(StrEnum):
@@ -39,7 +38,7 @@ _RULES = {
 _EXPECTED = {Denial.NXDOMAIN: dns.rcode.NXDOMAIN, Denial.REFUSE: dns.rcode.REFUSED}
 
 
-class DenyingResolver:
+class DenyingResolver(StartsAndStops):
     """One unbound on 127.0.0.1 and ::1 at ``port``, denying the way ``denial`` says."""
 
     def __init__(self, workdir: Path, denial: Denial, *, port: int, closed_port: int) -> None:
@@ -79,12 +78,3 @@ class DenyingResolver:
     def stop(self) -> None:
         if self._process is not None:
             self._process.stop()
-
-    def __enter__(self) -> DenyingResolver:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -17,11 +17,12 @@ from typing import Protocol
 import pytest
 
 from tests.testbed.denying_dns import Denial, DenyingResolver
-from tests.testbed.dns import DnsTestbed, PortInUse, ZoneSpec, default_zones
+from tests.testbed.dns import DnsTestbed, ZoneSpec, default_zones
 from tests.testbed.dns_zones import case_zones
 from tests.testbed.layout import Layout
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
+from tests.testbed.process import start_on_fresh_ports
 
 log = logging.getLogger(__name__)
 _PORT_ATTEMPTS = 3
@@ -60,25 +61,16 @@ def dns_testbed(testbed_root: Path, layout: Layout, dns_zones: list[ZoneSpec]) -
 
 
 def _start(workdir: Path, zones: Sequence[ZoneSpec], ports: PortAllocator, parent: ZoneSpec | None) -> DnsTestbed:
-    # Parallel test runs share the port range, so a port found free may be taken before named
-    # binds it; fresh ports usually fix that.
-    for attempt in range(_PORT_ATTEMPTS):
-        testbed = DnsTestbed(
+    return start_on_fresh_ports(
+        lambda attempt: DnsTestbed(
             workdir / f"try{attempt}",
             zones,
             authoritative_port=ports.take(),
             resolver_port=ports.take(),
             parent=parent,
-        )
-        try:
-            testbed.start()
-        except PortInUse:
-            testbed.stop()
-            if attempt + 1 == _PORT_ATTEMPTS:
-                raise
-            continue
-        return testbed
-    raise AssertionError("unreachable")
+        ),
+        attempts=_PORT_ATTEMPTS,
+    )
 
 
 @pytest.fixture(scope="session")
