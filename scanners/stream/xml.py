@@ -38,7 +38,8 @@ class XmlError(Exception):
 
 
 class XmlRefused(XmlError):
-    """The server sent something we refuse to process: a DTD, an entity, or more than the limits."""
+    """The server sent something we refuse to process: a DTD, an entity, an encoding other than UTF-8,
+    or more than the limits."""
 
 
 class XmlMalformed(XmlError):
@@ -94,7 +95,9 @@ class StreamParser:
     def __init__(self, limits: XmlLimits | None = None) -> None:
         self.limits = limits or XmlLimits()
         self.total = 0
-        self._parser = expat.ParserCreate(namespace_separator="}")
+        # XMPP is UTF-8 only (RFC 6120 §11.6). Fixing the encoding here keeps expat from ever asking
+        # Python for another codec named by the peer (which raised LookupError, ValueError, ...).
+        self._parser = expat.ParserCreate(encoding="UTF-8", namespace_separator="}")
         self._parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         if hasattr(self._parser, "SetReparseDeferralEnabled"):
             # expat >= 2.6 may hold back a complete token; we need each event as soon as its '>' arrives.
@@ -127,12 +130,19 @@ class StreamParser:
         # Set when a tag, comment or PI ended in the piece being parsed: its '>' ends that piece.
         self._markup_done = False
         self._failed: XmlError | None = None
+        self._head = b""
 
     def feed(self, data: bytes) -> list[Event]:
         if self._failed is not None:
             raise self._failed
         self._events = []
         try:
+            if len(self._head) < 2:
+                # expat detects UTF-16 and UTF-32 (a byte order mark, or a NUL next to the first '<')
+                # whatever encoding it was created with; no UTF-8 stream starts with those bytes.
+                self._head += data[: 2 - len(self._head)]
+                if any(byte in (0x00, 0xFE, 0xFF) for byte in self._head):
+                    raise XmlRefused("the stream is UTF-16 or UTF-32 (XMPP allows UTF-8 only)")
             for piece in _pieces(data):
                 self.total += len(piece)
                 if self.total > self.limits.max_stream_bytes:
@@ -167,6 +177,8 @@ class StreamParser:
         raise XmlRefused("the server sent a DOCTYPE or entity declaration (refused: XMPP forbids DTDs)")
 
     def _xml_declaration(self, version: str | None, encoding: str | None, standalone: int) -> None:
+        if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise XmlRefused(f"the XML declaration names the encoding {encoding[:40]!r} (XMPP allows UTF-8 only)")
         self._declaration = True
         self._markup_done = True
 

@@ -172,3 +172,32 @@ def test_a_failed_parser_stays_failed() -> None:
 def test_comments_and_processing_instructions_are_ignored() -> None:
     events = events_of(HEADER + b"<!-- hi --><?pi x?><iq type='result'/>")
     assert [type(event) for event in events] == [StreamOpened, StreamElement]
+
+
+HEADER_BODY = HEADER.split(b"?>", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "encoding", ["ISO-8859-1", "cp1252", "mac-roman", "UTF-16", "shift_jis", "utf-32", "foo", "rot13", "punycode"]
+)
+def test_an_encoding_other_than_utf8_is_refused(encoding: str) -> None:
+    # Regression (fuzzing): a single-byte codec was decoded with it; an unknown, multi-byte or non-text
+    # codec escaped as LookupError, ValueError or UnicodeError instead of the parser's refusal.
+    declaration = f"<?xml version='1.0' encoding='{encoding}'?>".encode()
+    with pytest.raises(XmlRefused, match="UTF-8 only"):
+        events_of(declaration + HEADER_BODY.replace(b"example.test", b"\xe9xample.test"))
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("cuts", [None, [1], [1, 2, 3]])
+def test_utf16_and_utf32_streams_are_refused_however_split(codec: str, cuts: list[int] | None) -> None:
+    with pytest.raises(XmlRefused, match="UTF-8 only"):
+        events_of(HEADER.decode().encode(codec), cuts)
+
+
+@pytest.mark.parametrize("declared", ["UTF-8", "utf-8", "utf8"])
+def test_utf8_may_be_declared_and_a_utf8_bom_is_harmless(declared: str) -> None:
+    data = f"\ufeff<?xml version='1.0' encoding='{declared}'?>".encode() + HEADER_BODY
+    events = events_of(data)
+    assert isinstance(events[0], StreamOpened)
+    assert events[0].xml_declaration
