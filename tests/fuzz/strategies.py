@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import strategies as st
 
 #: Characters XML 1.0 can carry (§2.2): tab, LF, CR, and the planes minus surrogates and U+FFFE/FFFF.
@@ -65,4 +67,4 @@ def chunked(draw: st.DrawFn, data: bytes) -> list[bytes]:
         return [data[i : i + 1] for i in range(len(data))]
     cuts = sorted(set(draw(st.lists(st.integers(1, max(1, len(data) - 1)), max_size=12))))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [data[a:b] for a, b in itertools.pairwise(bounds) if b > a]
