@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -228,7 +229,9 @@ HOSTILE: list[tuple[str, Script, Transport]] = [
 ]
 
 
-def serve_hostile(ports: list[int], ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+def serve_hostile(ports: list[int], ready: Any, sent: Any) -> None:
+    """The hostile peers, until SIGTERM; then the bytes they sent in all go to ``sent`` (a shared int)."""
+
     async def main() -> None:
         servers = [ScriptedServer(script, port) for (_, script, _), port in zip(HOSTILE, ports, strict=True)]
         for server in servers:
@@ -239,6 +242,7 @@ def serve_hostile(ports: list[int], ready: multiprocessing.synchronize.Event) ->
         await stop.wait()
         for server in servers:
             await server.__aexit__(None, None, None)
+        sent.value = sum(peer.sent for server in servers for peer in server.peers)
 
     asyncio.run(main())
 
@@ -247,8 +251,8 @@ async def bench_hostile(scans: int) -> None:
     allocator = PortAllocator()
     ports = [allocator.take() for _ in HOSTILE]
     context = multiprocessing.get_context("fork")
-    ready = context.Event()
-    child = context.Process(target=serve_hostile, args=(ports, ready), daemon=True)
+    ready, sent = context.Event(), context.Value("q", 0)
+    child = context.Process(target=serve_hostile, args=(ports, ready, sent), daemon=True)
     child.start()
     try:
         if not ready.wait(30):
@@ -263,9 +267,10 @@ async def bench_hostile(scans: int) -> None:
     finally:
         assert child.pid is not None
         os.kill(child.pid, signal.SIGTERM)
-        child.join(15)
+        child.join(30)
         if child.is_alive():
             child.kill()
+    print(f"the hostile peers sent {sent.value / MIB:.0f} MiB in all")
 
 
 def run(job: Callable[[int], Awaitable[None]], scans: int) -> None:
@@ -274,11 +279,12 @@ def run(job: Callable[[int], Awaitable[None]], scans: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scans", type=int, default=200)
+    parser.add_argument("--scans", default="200", help="scans in flight; several, comma-separated, run in turn")
     parser.add_argument("--variant", choices=["prosody", "hostile", "both"], default="both")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, pid {os.getpid()}")
-    if args.variant in ("prosody", "both"):
-        run(bench_prosody, args.scans)
-    if args.variant in ("hostile", "both"):
-        run(bench_hostile, args.scans)
+    for scans in (int(value) for value in args.scans.split(",")):
+        if args.variant in ("prosody", "both"):
+            run(bench_prosody, scans)
+        if args.variant in ("hostile", "both"):
+            run(bench_hostile, scans)
