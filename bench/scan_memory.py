@@ -247,7 +247,7 @@ def serve_hostile(ports: list[int], ready: Any, sent: Any) -> None:
     asyncio.run(main())
 
 
-async def bench_hostile(scans: int) -> None:
+async def bench_hostile(scans: int, only: str | None = None) -> None:
     allocator = PortAllocator()
     ports = [allocator.take() for _ in HOSTILE]
     context = multiprocessing.get_context("fork")
@@ -260,6 +260,7 @@ async def bench_hostile(scans: int) -> None:
         kinds = [
             (label, Endpoint(ServiceKind.C2S, DOMAIN, HOST, port, transport))
             for (label, _, transport), port in zip(HOSTILE, ports, strict=True)
+            if only is None or only in label
         ]
         endpoints = [kinds[index % len(kinds)] for index in range(scans)]
         title = f"hostile peers (each sends up to {HOSTILE_BYTES // MIB} MB)"
@@ -273,18 +274,19 @@ async def bench_hostile(scans: int) -> None:
     print(f"the hostile peers sent {sent.value / MIB:.0f} MiB in all")
 
 
-def run(job: Callable[[int], Awaitable[None]], scans: int) -> None:
-    asyncio.run(job(scans))
+def run(job: Callable[..., Awaitable[None]], *args: object) -> None:
+    asyncio.run(job(*args))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", default="200", help="scans in flight; several, comma-separated, run in turn")
     parser.add_argument("--variant", choices=["prosody", "hostile", "both"], default="both")
+    parser.add_argument("--peer", help="hostile variant: only the peers whose label contains this")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, pid {os.getpid()}")
     for scans in (int(value) for value in args.scans.split(",")):
         if args.variant in ("prosody", "both"):
             run(bench_prosody, scans)
         if args.variant in ("hostile", "both"):
-            run(bench_hostile, scans)
+            run(bench_hostile, scans, args.peer)

@@ -25,8 +25,11 @@ _ROOT = f"{{{STREAMS_NS}}}stream"
 class XmlLimits:
     """Bounds on what one stream may send; the defaults are far above what a real server sends."""
 
-    #: One top-level element (features, an error, a stanza), and the header before it.
+    #: One top-level element (features, an error, a stanza).
     max_element_bytes: int = 256 * 1024
+    #: The stream header (with the XML declaration before it). Real headers take a few hundred bytes;
+    #: expat holds an unfinished start tag whole, so this bound is paid twice per connection.
+    max_header_bytes: int = 16 * 1024
     #: Nesting depth, counting the stream element as 1.
     max_depth: int = 16
     #: Everything sent on one stream (until a restart).
@@ -148,20 +151,28 @@ class StreamParser:
                 if self.total > self.limits.max_stream_bytes:
                     raise XmlRefused(f"the stream exceeded {self.limits.max_stream_bytes} bytes")
                 self._window += piece
-                if len(self._window) > self.limits.max_element_bytes:
-                    what = "the stream header" if self._depth == 0 else "an element"
-                    raise XmlRefused(f"{what} exceeded {self.limits.max_element_bytes} bytes")
+                header = self._depth == 0
+                bound = self.limits.max_header_bytes if header else self.limits.max_element_bytes
+                if len(self._window) > bound:
+                    raise XmlRefused(f"{'the stream header' if header else 'an element'} exceeded {bound} bytes")
                 self._markup_done = False
                 self._parser.Parse(piece, False)
                 if self._child_start is None:
                     self._trim_window()
         except expat.ExpatError as exc:
-            self._failed = XmlMalformed(f"not well-formed XML: {expat.ErrorString(exc.code)} at byte {exc.offset}")
+            self._fail(XmlMalformed(f"not well-formed XML: {expat.ErrorString(exc.code)} at byte {exc.offset}"))
             raise self._failed from None
         except XmlError as exc:
-            self._failed = exc
+            self._fail(exc)
             raise
         return self._events
+
+    def _fail(self, error: XmlError) -> None:
+        """Remember the refusal and let go of the buffers (ours and expat's: up to the bounds each)."""
+        self._failed = error
+        self._window = bytearray()
+        self._builder = None
+        self._parser = expat.ParserCreate(encoding="UTF-8")
 
     def _trim_window(self) -> None:
         """Between elements, keep only an unfinished tag (from its '<'); complete markup is done with."""

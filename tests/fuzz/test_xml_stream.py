@@ -18,7 +18,7 @@ from tests.fuzz.profiles import fuzz, time_bound
 from tests.fuzz.strategies import chunked, mutated, xml_text
 
 #: Small limits, so that examples of a few kilobytes reach every bound.
-LIMITS = XmlLimits(max_element_bytes=2048, max_depth=8, max_stream_bytes=16 * 1024)
+LIMITS = XmlLimits(max_element_bytes=2048, max_depth=8, max_stream_bytes=16 * 1024, max_header_bytes=1024)
 #: One input is a few kilobytes; a second is generous on a loaded machine, a hang is not.
 BOUND_SECONDS = 5.0
 
@@ -231,7 +231,9 @@ def test_well_formed_streams_read_back_as_written(stream: Stream, data: st.DataO
     raw = stream.serialise()
     events, error, _ = run(data.draw(chunked(raw)))
     sizes_fit = all(len(child.serialise().encode()) <= LIMITS.max_element_bytes for child in stream.children)
-    if not sizes_fit or len(raw) > LIMITS.max_stream_bytes:
+    start = raw.index(b"<stream:stream")
+    header_fits = raw.index(b">", start) + 1 - start <= LIMITS.max_header_bytes
+    if not sizes_fit or not header_fits or len(raw) > LIMITS.max_stream_bytes:
         assert error is not None
         return
     assert error is None, error
