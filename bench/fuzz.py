@@ -23,7 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-MODULES = ["tests.fuzz.test_xml_stream", "tests.fuzz.test_tls_flight", "tests.fuzz.test_dns_validation"]
+MODULES = [
+    "tests.fuzz.test_xml_stream",
+    "tests.fuzz.test_tls_flight",
+    "tests.fuzz.test_dns_validation",
+    "tests.fuzz.test_dns_wire",
+]
 
 
 def targets(only: str | None) -> list[tuple[str, Callable[[], None]]]:
