@@ -122,15 +122,16 @@ class MutatingResolver:
             transport.close()
         self._server.close()
         await self._server.wait_closed()
+        await asyncio.sleep(0)  # a transport closes on the next turn of the loop: then the port is free again
 
 
 @fuzz(WEIGHT)
-@given(scripts(), st.randoms(use_true_random=False), st.sampled_from(NAMES), st.sampled_from(TYPES))
-def test_mutated_wire_answers_end_every_lookup(
-    script: ScriptedResolver, rng: random.Random, qname: str, qtype: str
-) -> None:
+@given(scripts(), st.integers(0, 2**32 - 1), st.sampled_from(NAMES), st.sampled_from(TYPES))
+def test_mutated_wire_answers_end_every_lookup(script: ScriptedResolver, seed: int, qname: str, qtype: str) -> None:
+    # A seeded Random, not hypothesis' randoms(): the server draws in its own callbacks, outside the
+    # test's flow, where hypothesis cannot stop an example.
     async def run() -> None:
-        resolver = MutatingResolver(script, rng)
+        resolver = MutatingResolver(script, random.Random(seed))
         port = await resolver.start()
         client = DnsClient([HostPort(HOST, port)], timeout=TIMEOUT, attempts=1, time_limit=BOUND_SECONDS / 2)
         try:
