@@ -27,8 +27,8 @@ class XmlLimits:
 
     #: One top-level element (features, an error, a stanza).
     max_element_bytes: int = 256 * 1024
-    #: The stream header (with the XML declaration before it). Real headers take a few hundred bytes;
-    #: expat holds an unfinished start tag whole, so this bound is paid twice per connection.
+    #: The stream header's start tag. Real headers take a few hundred bytes; expat holds an unfinished
+    #: start tag whole, so this bound is paid twice per connection (our window and expat's buffer).
     max_header_bytes: int = 16 * 1024
     #: Nesting depth, counting the stream element as 1.
     max_depth: int = 16
