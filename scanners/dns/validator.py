@@ -39,7 +39,7 @@ from scanners.dns.denial import Outcome, Proof
 from scanners.dns.facts import DnssecState
 from scanners.dns.proofs import check_denial
 from scanners.dns.signatures import anchor_keys, keys_matching_ds, supported_ds, usable_keys, verify_rrset
-from scanners.dns.tasks import shared
+from scanners.dns.tasks import WaitCycle, shared
 from scanners.dns.trust_anchors import TrustAnchors
 from scanners.dns.verdicts import SECURE, Verdict, bogus, indeterminate, insecure, worst
 from scanners.dns.zones import Cut, CutKind, ZoneKeys
@@ -71,7 +71,7 @@ class Validator:
         """Ask for ``qname``/``rdtype``, following aliases, and judge every RRset on the way."""
         try:
             return await self._lookup(qname, rdtype)
-        except (dns.exception.DNSException, ValueError) as exc:  # e.g. a name made too long by synthesis
+        except (dns.exception.DNSException, ValueError, WaitCycle) as exc:  # e.g. a name made too long by synthesis
             error = f"could not process the answer for {qname} {type_text(rdtype)}: {exc}"
             return Answer(qname, rdtype, indeterminate(error), error=error)
 
@@ -134,10 +134,10 @@ class Validator:
         """
         owner, what = rrset.name, f"{rrset.name} {type_text(rrset.rdtype)}"
         sigs = signatures(message.answer, owner, rrset.rdtype)
-        if not sigs:
-            return await self._unsigned(owner, rrset.rdtype, f"{what} has no signature")
         # The signer must be the zone holding the RRset: an ancestor of it, and for a DS the parent.
         above = parent_side or rrset.rdtype == DS
+        if not sigs:
+            return await self._unsigned(owner, rrset.rdtype, f"{what} has no signature", parent_side=above)
         signers = {sig.signer for sig in sigs if owner.is_subdomain(sig.signer) and not (above and sig.signer == owner)}
         if not signers:
             return bogus(f"{what} is signed by a zone that cannot hold it")
@@ -217,10 +217,13 @@ class Validator:
             return Proof(Outcome.NOT_PROVEN, failures[0])
         return proof
 
-    async def _unsigned(self, name: dns.name.Name, rdtype: int, what: str) -> Verdict:
+    async def _unsigned(self, name: dns.name.Name, rdtype: int, what: str, *, parent_side: bool = False) -> Verdict:
         """Unsigned data is insecure below an unsigned delegation, and bogus inside a signed zone."""
-        # A DS lives in the parent zone: its walk stops above the name (which also avoids a cycle).
-        start = name.parent() if rdtype == DS and name != dns.name.root else name
+        # A DS (or anything the parent answers for a name, like a CNAME where a DS was asked) lives in
+        # the parent zone: its walk stops above the name. Walking to the name itself would wait for the
+        # very cut being decided.
+        above = parent_side or rdtype == DS
+        start = name.parent() if above and name != dns.name.root else name
         verdict, zone = await self._enclosing_zone(start)
         if verdict.secure:
             return bogus(f"{what}, but it is in the signed zone {zone}")

@@ -13,10 +13,17 @@ from scanners.base import ServiceKind
 from scanners.stream.features import DIALBACK_NS, SASL2_NS, SASL_NS, TLS_NS
 from scanners.stream.xml import STREAMS_NS
 
+#: Tab, CR and LF as character references: a parser turns them, written literally in an attribute
+#: value, into spaces (XML 1.0 §3.3.3), so the value read back would differ from the value sent.
+_ATTRIBUTE_ENTITIES = {"'": "&apos;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
+
+#: In text a parser turns CR (and CR LF) into LF (XML 1.0 §2.11); a reference keeps it.
+_TEXT_ENTITIES = {"\r": "&#13;"}
+
 
 def quoteattr(value: str) -> str:
-    """An attribute value in single quotes, with every character that could end or break it escaped."""
-    return "'" + escape(value, {"'": "&apos;", '"': "&quot;"}) + "'"
+    """An attribute value in single quotes that reads back as ``value``: nothing in it ends or alters it."""
+    return "'" + escape(value, _ATTRIBUTE_ENTITIES) + "'"
 
 
 CONTENT_NS = {ServiceKind.C2S: "jabber:client", ServiceKind.S2S: "jabber:server"}
@@ -59,7 +66,7 @@ def dialback_verify(sender: str, receiver: str, stream_id: str, key: str) -> byt
     """XEP-0220 ``<db:verify>``: asks the server to check a key; it never makes the server connect out."""
     return (
         f"<db:verify from={quoteattr(sender)} to={quoteattr(receiver)} id={quoteattr(stream_id)}>"
-        f"{escape(key)}</db:verify>"
+        f"{escape(key, _TEXT_ENTITIES)}</db:verify>"
     ).encode()
 
 

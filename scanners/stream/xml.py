@@ -25,8 +25,11 @@ _ROOT = f"{{{STREAMS_NS}}}stream"
 class XmlLimits:
     """Bounds on what one stream may send; the defaults are far above what a real server sends."""
 
-    #: One top-level element (features, an error, a stanza), and the header before it.
+    #: One top-level element (features, an error, a stanza).
     max_element_bytes: int = 256 * 1024
+    #: The stream header's start tag. Real headers take a few hundred bytes; expat holds an unfinished
+    #: start tag whole, so this bound is paid twice per connection (our window and expat's buffer).
+    max_header_bytes: int = 16 * 1024
     #: Nesting depth, counting the stream element as 1.
     max_depth: int = 16
     #: Everything sent on one stream (until a restart).
@@ -38,7 +41,8 @@ class XmlError(Exception):
 
 
 class XmlRefused(XmlError):
-    """The server sent something we refuse to process: a DTD, an entity, or more than the limits."""
+    """The server sent something we refuse to process: a DTD, an entity, an encoding other than UTF-8,
+    or more than the limits."""
 
 
 class XmlMalformed(XmlError):
@@ -94,7 +98,9 @@ class StreamParser:
     def __init__(self, limits: XmlLimits | None = None) -> None:
         self.limits = limits or XmlLimits()
         self.total = 0
-        self._parser = expat.ParserCreate(namespace_separator="}")
+        # XMPP is UTF-8 only (RFC 6120 §11.6). Fixing the encoding here keeps expat from ever asking
+        # Python for another codec named by the peer (which raised LookupError, ValueError, ...).
+        self._parser = expat.ParserCreate(encoding="UTF-8", namespace_separator="}")
         self._parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         if hasattr(self._parser, "SetReparseDeferralEnabled"):
             # expat >= 2.6 may hold back a complete token; we need each event as soon as its '>' arrives.
@@ -127,31 +133,46 @@ class StreamParser:
         # Set when a tag, comment or PI ended in the piece being parsed: its '>' ends that piece.
         self._markup_done = False
         self._failed: XmlError | None = None
+        self._head = b""
 
     def feed(self, data: bytes) -> list[Event]:
         if self._failed is not None:
             raise self._failed
         self._events = []
         try:
+            if len(self._head) < 2:
+                # expat detects UTF-16 and UTF-32 (a byte order mark, or a NUL next to the first '<')
+                # whatever encoding it was created with; no UTF-8 stream starts with those bytes.
+                self._head += data[: 2 - len(self._head)]
+                if any(byte in (0x00, 0xFE, 0xFF) for byte in self._head):
+                    raise XmlRefused("the stream is UTF-16 or UTF-32 (XMPP allows UTF-8 only)")
             for piece in _pieces(data):
                 self.total += len(piece)
                 if self.total > self.limits.max_stream_bytes:
                     raise XmlRefused(f"the stream exceeded {self.limits.max_stream_bytes} bytes")
                 self._window += piece
-                if len(self._window) > self.limits.max_element_bytes:
-                    what = "the stream header" if self._depth == 0 else "an element"
-                    raise XmlRefused(f"{what} exceeded {self.limits.max_element_bytes} bytes")
+                header = self._depth == 0
+                bound = self.limits.max_header_bytes if header else self.limits.max_element_bytes
+                if len(self._window) > bound:
+                    raise XmlRefused(f"{'the stream header' if header else 'an element'} exceeded {bound} bytes")
                 self._markup_done = False
                 self._parser.Parse(piece, False)
                 if self._child_start is None:
                     self._trim_window()
         except expat.ExpatError as exc:
-            self._failed = XmlMalformed(f"not well-formed XML: {expat.ErrorString(exc.code)} at byte {exc.offset}")
+            self._fail(XmlMalformed(f"not well-formed XML: {expat.ErrorString(exc.code)} at byte {exc.offset}"))
             raise self._failed from None
         except XmlError as exc:
-            self._failed = exc
+            self._fail(exc)
             raise
         return self._events
+
+    def _fail(self, error: XmlError) -> None:
+        """Remember the refusal and let go of the buffers (ours and expat's: up to the bounds each)."""
+        self._failed = error
+        self._window = bytearray()
+        self._builder = None
+        self._parser = expat.ParserCreate(encoding="UTF-8")
 
     def _trim_window(self) -> None:
         """Between elements, keep only an unfinished tag (from its '<'); complete markup is done with."""
@@ -167,6 +188,8 @@ class StreamParser:
         raise XmlRefused("the server sent a DOCTYPE or entity declaration (refused: XMPP forbids DTDs)")
 
     def _xml_declaration(self, version: str | None, encoding: str | None, standalone: int) -> None:
+        if encoding is not None and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise XmlRefused(f"the XML declaration names the encoding {encoding[:40]!r} (XMPP allows UTF-8 only)")
         self._declaration = True
         self._markup_done = True
 

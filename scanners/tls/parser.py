@@ -25,6 +25,9 @@ from scanners.tls.wire import (
 MAX_FLIGHT_BYTES = 512 * 1024
 MAX_HANDSHAKE_MESSAGE = 256 * 1024
 MAX_CERTIFICATES = 64
+#: Messages, alerts and records one flight may yield. A real flight is a handful; without this bound
+#: two bytes of input (a warning alert) became one Python object, and 512 KiB of them ~20 MiB of objects.
+MAX_EVENTS = 256
 
 
 class TlsParseError(ValueError):
@@ -257,6 +260,7 @@ class FlightParser:
     _format: str | None = None  # "tls" or "sslv2", decided by the first byte
     _tls13: bool = False
     _done: bool = False
+    _events: int = 0
 
     def feed(self, data: bytes) -> list[Event]:
         self._total += len(data)
@@ -287,6 +291,12 @@ class FlightParser:
         self._done = True
         return [parse_sslv2_message(bytes(self._buffer[2 : 2 + length]))]
 
+    def _counted(self, event: Event) -> Event:
+        self._events += 1
+        if self._events > MAX_EVENTS:
+            raise TlsBoundExceeded(f"more than {MAX_EVENTS} messages, alerts and records in one flight")
+        return event
+
     def _records(self) -> list[Event]:
         events: list[Event] = []
         while len(self._buffer) >= 5:
@@ -312,13 +322,13 @@ class FlightParser:
             self._alert += fragment
             alerts: list[Event] = []
             while len(self._alert) >= 2:
-                alerts.append(Alert(self._alert[0], self._alert[1]))
+                alerts.append(self._counted(Alert(self._alert[0], self._alert[1])))
                 del self._alert[:2]
             return alerts
         if content_type == ContentType.CHANGE_CIPHER_SPEC:
-            return [ChangeCipherSpec()]
+            return [self._counted(ChangeCipherSpec())]
         if content_type in (ContentType.APPLICATION_DATA, ContentType.HEARTBEAT, ContentType.HANDSHAKE):
-            return [EncryptedRecord(content_type, len(fragment))]
+            return [self._counted(EncryptedRecord(content_type, len(fragment)))]
         raise TlsParseError(f"unknown record content type {content_type}")
 
     def _messages(self) -> list[Event]:
@@ -332,7 +342,7 @@ class FlightParser:
                 break
             body = bytes(self._handshake[4 : 4 + length])
             del self._handshake[: 4 + length]
-            events.append(self._message(msg_type, body))
+            events.append(self._counted(self._message(msg_type, body)))
         return events
 
     def _message(self, msg_type: int, body: bytes) -> Event:

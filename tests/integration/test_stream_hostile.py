@@ -32,7 +32,7 @@ BUFFERED = 16 * 1024 * 1024
     ("script", "phase", "reason", "message"),
     [
         (billion_laughs, "header", ErrorReason.HOSTILE_INPUT, "DOCTYPE"),
-        (endless_header, "header", ErrorReason.HOSTILE_INPUT, "stream header exceeded 262144 bytes"),
+        (endless_header, "header", ErrorReason.HOSTILE_INPUT, "stream header exceeded 16384 bytes"),
         (one_byte_per_second, "header", ErrorReason.TIMEOUT, "deadline"),
         (huge_features, "features", ErrorReason.HOSTILE_INPUT, "element exceeded 262144 bytes"),
         (garbage, "header", ErrorReason.PROTOCOL, "not well-formed"),

@@ -7,6 +7,8 @@ stripped DS) are checked here; the integration tests compare the rest with unbou
 
 from __future__ import annotations
 
+import asyncio
+
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -280,3 +282,16 @@ async def test_keys_and_delegations_are_fetched_once_per_scan() -> None:
     assert second.verdict.secure
     assert resolver.asked.count(("ex.test.", "DNSKEY")) == 1
     assert resolver.asked.count(("ex.test.", "DS")) == 1
+
+
+async def test_an_unsigned_cname_where_a_ds_was_asked_does_not_wait_for_itself() -> None:
+    # Regression (fuzzing): the parent answering "x.test. DS" with an unsigned CNAME at x.test made the
+    # cut of x.test wait for the cut of x.test (a task awaiting itself through the shared cache).
+    resolver = _base()
+    resolver.add("a.x.test.", "A", answer=[rrset("a.x.test.", "A", "192.0.2.1")])
+    resolver.add("x.test.", "DS", answer=[rrset("x.test.", "CNAME", "x.test.")])
+
+    answer = await asyncio.wait_for(_lookup(resolver, "a.x.test.", "A"), 5)
+
+    assert answer.verdict.state is DnssecState.BOGUS
+    assert answer.verdict.reason == "x.test. CNAME has no signature, but it is in the signed zone test."

@@ -125,10 +125,21 @@ def test_an_element_is_bounded_in_size_while_it_arrives() -> None:
 
 
 def test_an_endless_header_is_bounded() -> None:
-    parser = StreamParser(XmlLimits(max_element_bytes=10_000))
+    parser = StreamParser(XmlLimits(max_header_bytes=10_000))
     parser.feed(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'")
     with pytest.raises(XmlRefused, match="stream header exceeded"):
         flood(parser, lambda index: f" a{index}='{'x' * 100}'".encode(), 1000)
+    assert parser.total < 12_000
+
+
+def test_the_header_bound_is_far_below_the_element_bound_by_default() -> None:
+    # Found measuring 200 scans against endless headers: at the element bound (256 KiB, held by us and by
+    # expat) each connection took ~0.8 MiB; no real server sends a header above a few hundred bytes.
+    parser = StreamParser()
+    parser.feed(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'")
+    with pytest.raises(XmlRefused, match="stream header exceeded 16384 bytes"):
+        flood(parser, lambda index: f" a{index}='{'x' * 1000}'".encode(), 300)
+    assert parser.total < 18 * 1024
 
 
 def test_the_whole_stream_is_bounded() -> None:
@@ -172,3 +183,32 @@ def test_a_failed_parser_stays_failed() -> None:
 def test_comments_and_processing_instructions_are_ignored() -> None:
     events = events_of(HEADER + b"<!-- hi --><?pi x?><iq type='result'/>")
     assert [type(event) for event in events] == [StreamOpened, StreamElement]
+
+
+HEADER_BODY = HEADER.split(b"?>", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "encoding", ["ISO-8859-1", "cp1252", "mac-roman", "UTF-16", "shift_jis", "utf-32", "foo", "rot13", "punycode"]
+)
+def test_an_encoding_other_than_utf8_is_refused(encoding: str) -> None:
+    # Regression (fuzzing): a single-byte codec was decoded with it; an unknown, multi-byte or non-text
+    # codec escaped as LookupError, ValueError or UnicodeError instead of the parser's refusal.
+    declaration = f"<?xml version='1.0' encoding='{encoding}'?>".encode()
+    with pytest.raises(XmlRefused, match="UTF-8 only"):
+        events_of(declaration + HEADER_BODY.replace(b"example.test", b"\xe9xample.test"))
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("cuts", [None, [1], [1, 2, 3]])
+def test_utf16_and_utf32_streams_are_refused_however_split(codec: str, cuts: list[int] | None) -> None:
+    with pytest.raises(XmlRefused, match="UTF-8 only"):
+        events_of(HEADER.decode().encode(codec), cuts)
+
+
+@pytest.mark.parametrize("declared", ["UTF-8", "utf-8", "utf8"])
+def test_utf8_may_be_declared_and_a_utf8_bom_is_harmless(declared: str) -> None:
+    data = f"\ufeff<?xml version='1.0' encoding='{declared}'?>".encode() + HEADER_BODY
+    events = events_of(data)
+    assert isinstance(events[0], StreamOpened)
+    assert events[0].xml_declaration

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from scanners.tls.parser import (
     MAX_CERTIFICATES,
+    MAX_EVENTS,
     Alert,
     Certificate,
     CertificateStatus,
@@ -227,3 +228,24 @@ def test_fuzz_server_key_exchange(body: bytes, kx: str) -> None:
     for tls12 in (True, False):
         with contextlib.suppress(TlsParseError):
             parse_server_key_exchange(body, kx, tls12=tls12, signed=True)
+
+
+@pytest.mark.parametrize(
+    ("record_type", "unit"),
+    [(21, b"\x01\xfe"), (20, b"\x01"), (23, b"")],
+    ids=["warning-alerts", "change-cipher-specs", "empty-application-data"],
+)
+def test_the_events_of_one_flight_are_bounded(record_type: int, unit: bytes) -> None:
+    # Found measuring 200 scans against a peer sending endless warning alerts: every two bytes became an
+    # Alert object (8,192 per record, ~1.5 MiB per scan in flight and a minute of CPU for 200 scans).
+    # Application data must come after something TLS-like to be read at all: a ChangeCipherSpec.
+    flood = record(21, unit * 8192) if record_type == 21 else record(20, b"\x01") + record(record_type, unit) * 8192
+    parser = FlightParser()
+    with pytest.raises(TlsBoundExceeded, match=f"more than {MAX_EVENTS} messages"):
+        parser.feed(flood)
+
+
+def test_a_flight_at_the_event_bound_is_fine() -> None:
+    # Warning alerts, then a flight of five messages: exactly the bound.
+    events = feed_all(record(21, b"\x01\x70" * (MAX_EVENTS - 5)) + tls12_flight(), chunk=100)
+    assert len(events) == MAX_EVENTS
