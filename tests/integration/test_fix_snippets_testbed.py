@@ -88,6 +88,9 @@ CASES: tuple[WeakServer, ...] = (
         ("xmpp.starttls.optional", "xmpp.starttls.not-enforced", "xmpp.sasl.plain-before-tls"),
     ),
     # SCRAM only before TLS: the finding for mechanisms in clear that are not PLAIN.
+    # Every built-in password provider offers SCRAM (it is derived from a plain-text store too);
+    # anonymous login alone offers nothing else.
+    WeakServer("anonymous-login", {"authentication": "anonymous", "users": ()}, ("xmpp.sasl.no-scram",)),
     WeakServer("scram-before-tls", {"c2s_require_encryption": False}, ("xmpp.sasl.mechanisms-before-tls",)),
 )
 
