@@ -7,6 +7,8 @@ Starts the default DNS testbed and the cases testbed on free loopback ports (key
 zones signed as the fixtures do), then runs ``discover`` for c2s and s2s through unbound. Every
 round is a fresh scan: the scanner's own caches start empty, unbound's are warm after round one
 (cache-max-ttl is 1 s in the testbed, so some rounds refetch). The first round is shown apart.
+Last, the same discovery through the two resolvers that deny public names (``tests/testbed/denying_dns.py``):
+how soon the scan knows it can learn nothing, and with how many queries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from scanners.base import ServiceKind
 from scanners.dns.discovery import DiscoveryOptions, discover
 from scanners.dns.facts import Discovery
 from scanners.dns.trust_anchors import load_trust_anchors
+from tests.testbed.denying_dns import Denial, DenyingResolver
 from tests.testbed.dns import DnsTestbed
 from tests.testbed.dns_zones import case_zones, default_zones
 from tests.testbed.layout import plan_layout
@@ -62,6 +65,21 @@ async def _measure(testbed: DnsTestbed, domain: str, rounds: int, ports: dict[Se
     )
 
 
+async def _measure_denied(resolver: DenyingResolver, anchors: Path, rounds: int) -> None:
+    options = DiscoveryOptions(resolver=HostPort(*resolver.address), trust_anchors=load_trust_anchors(anchors))
+    samples, found = [], None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        found = await discover("example.test", options)
+        samples.append(time.perf_counter() - started)
+    assert found is not None
+    assert found.resolver_failure is not None
+    print(
+        f"denied ({resolver.denial.value:8}) median {statistics.median(samples) * 1000:6.1f} ms | "
+        f"{found.stats.queries} query | {len(found.services)} services | rcode {found.resolver_failure.rcode}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
@@ -88,6 +106,10 @@ def main() -> None:
             for testbed, domains in ((default, DEFAULT_DOMAINS), (cases, CASE_DOMAINS)):
                 for domain in domains:
                     asyncio.run(_measure(testbed, domain, args.rounds, fallback))
+            for denial in Denial:
+                workdir = Path(scratch) / f"denying-{denial.value}"
+                with DenyingResolver(workdir, denial, port=ports.take(), closed_port=ports.take()) as denying:
+                    asyncio.run(_measure_denied(denying, default.trust_anchor_path, args.rounds))
 
 
 if __name__ == "__main__":

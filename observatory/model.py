@@ -36,7 +36,7 @@ from scanners.tls.facts import TlsFacts
 
 #: Version of the document format. Bump the minor for additions (old readers ignore nothing: they
 #: refuse newer minors), the major for changes that need an upgrade step in ``observatory.document``.
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 
 Model = FactModel  # judgments follow the same rules as facts: frozen, no unknown keys
 

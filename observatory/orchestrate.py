@@ -290,7 +290,9 @@ async def _collect(run: _Run, opened: ConnectionCount) -> ScanFacts:
         count = sum(len(endpoints) for _, endpoints in planned.values())
         run.emit(EventKind.DISCOVERY_DONE, f"{count} endpoint{'s' if count != 1 else ''} to probe")
         everything = [endpoint for _, endpoints in planned.values() for endpoint in endpoints]
-        web = asyncio.create_task(_web(options, discovery)) if options.http else None
+        # A resolver that cannot resolve public names gave no address to fetch host-meta or POSH from.
+        wanted = options.http and discovery.resolver_failure is None
+        web = asyncio.create_task(_web(options, discovery)) if wanted else None
         probed = iter(await run.probe_all(everything, deadline))
         http = await _finish_web(web, deadline, errors)
         for kind, (service, endpoints) in planned.items():

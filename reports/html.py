@@ -35,7 +35,9 @@ from observatory.model import (
     Severity,
 )
 from reports.text import DISCOVERY_WORDS
+from reports.text import NOTHING_LEARNT as NOTHING_LEARNT  # for the templates
 from reports.text import _versions as text_versions  # one definition of version ranges
+from reports.text import resolver_failure as resolver_failure  # for the templates
 from scanners.base import ProbeError
 from scanners.dns.facts import DnssecStatus, ServiceStatus, TlsaRecord
 from scanners.stream.facts import StreamFeatures, StreamHeader, StreamTimings

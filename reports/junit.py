@@ -132,8 +132,12 @@ def junit_tree(result: ScanResult) -> ET.ElementTree:
     suites: list[_Suite] = []
 
     scan_suite = _Suite(root, f"{result.domain} (scan)", timestamp)
+    # Nothing was learnt through a resolver that cannot resolve public names: skipped, not passed.
+    unresolved = result.dns.resolver_failure if result.dns is not None else None
+    skip = f"not scanned: {unresolved.message}" if unresolved is not None else None
     for finding_id in SCAN_CHECKS:
-        scan_suite.check(result.domain, finding_id, [f for f in by_id.get(finding_id, []) if f.service is None])
+        found = [f for f in by_id.get(finding_id, []) if f.service is None]
+        scan_suite.check(result.domain, finding_id, found, None if found else skip)
     suites.append(scan_suite)
     for name in ("c2s", "s2s"):
         service = getattr(result.services, name)

@@ -12,6 +12,7 @@ import re
 
 from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, CatalogueEntry, catalogue
 from observatory.model import ComplianceLevel, ComplianceStatus, Finding, ProfileResult, ScanResult, Service
+from reports.text import NOTHING_LEARNT, resolver_failure
 from reports.text import _reasons as grade_reasons
 
 SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
@@ -159,7 +160,7 @@ def _fix(entry: CatalogueEntry) -> tuple[list[str], list[str]]:
 
 def _findings(result: ScanResult) -> list[str]:
     if not result.findings:
-        return ["## Findings", "", "No findings."]
+        return ["## Findings", "", NOTHING_LEARNT if resolver_failure(result) else "No findings."]
     entries = catalogue()
     grouped: dict[str, list[Finding]] = {}
     for finding in result.findings:
@@ -189,8 +190,12 @@ def render_markdown(result: ScanResult) -> str:
         "",
         *_services(result),
     ]
-    if result.errors:
-        lines += ["", "**Could not complete:**", "", *(f"- {md(e.phase)}: {md(e.message)}" for e in result.errors)]
+    unresolved = resolver_failure(result)
+    if unresolved:
+        lines += ["", f"**DNS could not be used:** {md(unresolved)}"]
+    others = [error for error in result.errors if error.message != unresolved]  # that one is shown above
+    if others:
+        lines += ["", "**Could not complete:**", "", *(f"- {md(e.phase)}: {md(e.message)}" for e in others)]
     if result.profiles:
         lines += ["", *_profiles(result)]
     endpoints = _endpoints(result)

@@ -46,6 +46,16 @@ DISCOVERY_WORDS = {
 }
 
 
+def resolver_failure(result: ScanResult) -> str | None:
+    """Why DNS taught nothing, when the resolver could not resolve the trust anchor zone."""
+    failure = result.dns.resolver_failure if result.dns is not None else None
+    return failure.message if failure is not None else None
+
+
+#: Said instead of "No findings." when nothing was learnt: an empty list must not read as a clean domain.
+NOTHING_LEARNT = "No findings — but nothing was learnt about the domain: its DNS could not be resolved."
+
+
 def _grade_text(grade: Grade | None) -> Text:
     if grade is None:
         return Text("—", style="dim")
@@ -179,6 +189,11 @@ def render(result: ScanResult) -> Group:
         )
     )
     parts.append(Text(""))
+    unresolved = resolver_failure(result)
+    if unresolved:
+        parts.append(Text("DNS could not be used:", style="bold red"))
+        parts.append(Text(f"  {unresolved}"))
+        parts.append(Text(""))
     for name in ("c2s", "s2s"):
         service = getattr(result.services, name)
         if service is not None:
@@ -187,13 +202,16 @@ def render(result: ScanResult) -> Group:
     if any(service and service.endpoints for service in (result.services.c2s, result.services.s2s)):
         parts.append(_endpoint_table(result))
         parts.append(Text(""))
-    if result.errors:
+    others = [error for error in result.errors if error.message != unresolved]  # that one is shown above
+    if others:
         parts.append(Text("Could not complete:", style="bold red"))
-        parts.extend(Text(f"  • {e.phase}: {e.message}") for e in result.errors)
+        parts.extend(Text(f"  • {e.phase}: {e.message}") for e in others)
         parts.append(Text(""))
     if result.findings:
         parts.append(Text(f"Findings ({len(result.findings)})", style="bold underline"))
         parts.extend(_findings(result))
+    elif unresolved:
+        parts.append(Text(NOTHING_LEARNT, style="bold red"))
     else:
         parts.append(Text("No findings.", style="green"))
     return Group(*parts)

@@ -77,6 +77,14 @@ class TlsStream:
             self.connection.bio_shutdown()
 
     async def handshake(self) -> None:
+        try:
+            await self._handshake()
+        except ConnectionError:
+            # A reset (or a write into a closed socket) mid-handshake is the peer's answer to our
+            # hello, as an EOF is; every caller handles TlsFailed, not socket errors.
+            raise TlsFailed("the server reset the connection during the TLS handshake", bytes(self._received)) from None
+
+    async def _handshake(self) -> None:
         while True:
             try:
                 self.connection.do_handshake()

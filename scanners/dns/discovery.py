@@ -6,6 +6,10 @@ every address becomes an endpoint, with the TLSA RRset at ``_<port>._tcp.<target
 carries its DNSSEC verdict. A lone ``.`` target means the service is deliberately not offered;
 only when neither name has any SRV record are the domain's own addresses used on the default port.
 ``connect`` skips all that and scans one address as the domain.
+
+First of all, the resolver must be able to resolve the trust anchor's zone
+(:mod:`.resolver_check`); if it cannot, discovery stops with that one reason (only a
+``--connect`` address, which needs no lookup, is still returned as an endpoint).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from scanners.dns.facts import (
 from scanners.dns.names import DomainError, normalize_domain
 from scanners.dns.ordering import NO_SERVICE, SrvChoice, report_order
 from scanners.dns.records import address_lookup, aliases, is_ip_literal, srv_lookup, tlsa_lookup
+from scanners.dns.resolver_check import check_resolver
 from scanners.dns.tasks import shared
 from scanners.dns.trust_anchors import TrustAnchors, root_trust_anchors
 from scanners.dns.validator import Validator
@@ -99,16 +104,26 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
     run = _Discoverer(domain, options, Validator(client, anchors, now=options.now))
     web_host: TargetFacts | None = None
     xmppconnect: TxtLookupFacts | None = None
+    outcomes: list[tuple[ServiceDiscovery, ProbeError | None]] = []
     try:
-        outcomes = await asyncio.gather(*(_guarded(run, kind) for kind in options.kinds))
-        if options.web:
+        failure = await check_resolver(client, anchors, dns.name.from_text(domain), client.description)
+        run.resolver_failed = failure is not None
+        # A resolver that cannot resolve public names teaches nothing about the domain; only an
+        # address given with --connect needs no DNS, and is still scanned.
+        if failure is None or run.connects_to_address:
+            outcomes = list(await asyncio.gather(*(_guarded(run, kind) for kind in options.kinds)))
+        if options.web and failure is None:
             web_host, xmppconnect = await asyncio.gather(run._target(domain), run.txt(f"_xmppconnect.{domain}"))
     finally:
         client.close()
     elapsed = time.perf_counter() - started
     services = [service for service, _ in outcomes]
     errors = [error for _, error in outcomes if error is not None]
-    if client.deadline_reached:
+    if failure is not None:
+        # The one reason: a time limit or failed lookups after it would only repeat it.
+        reason = ErrorReason.TIMEOUT if failure.rcode is None else ErrorReason.DNS
+        errors.append(ProbeError(phase="dns", reason=reason, message=failure.message))
+    elif client.deadline_reached:
         message = f"the {options.time_limit:.0f} s limit for DNS lookups was reached; some lookups are missing"
         errors.append(ProbeError(phase="dns", reason=ErrorReason.TIMEOUT, message=message))
     stats = DnsStats(
@@ -119,6 +134,7 @@ async def discover(domain: str, options: DiscoveryOptions | None = None) -> Disc
         tcp_queries=client.stats.tcp,
         failed_queries=client.stats.failed,
         duration_seconds=round(elapsed, 6),
+        resolver_failure=failure,
     )
     return Discovery(
         domain=domain, services=services, stats=stats, errors=errors, web_host=web_host, xmppconnect=xmppconnect
@@ -141,6 +157,13 @@ class _Discoverer:
         self.validator = validator
         self._targets: dict[str, asyncio.Task[TargetFacts]] = {}
         self._tlsa: dict[str, asyncio.Task[TlsaLookup]] = {}
+        #: The resolver check failed: no lookup is sent (each would fail the same way, or time out).
+        self.resolver_failed = False
+
+    @property
+    def connects_to_address(self) -> bool:
+        """``--connect`` with an IP address: the endpoint is known without any lookup."""
+        return self.options.connect is not None and is_ip_literal(self.options.connect.host)
 
     async def service(self, kind: ServiceKind) -> ServiceDiscovery:
         if self.options.connect is not None:
@@ -265,6 +288,9 @@ class _Discoverer:
         return TxtLookupFacts(name=name, strings=strings[:MAX_TXT_STRINGS], rcode=answer.rcode, error=answer.error)
 
     async def _tlsa_lookup(self, name: str) -> TlsaLookup:
+        if self.resolver_failed:
+            return TlsaLookup(name=name, error="not looked up: the resolver cannot resolve public names")
+
         async def lookup() -> TlsaLookup:
             return tlsa_lookup(await self.validator.lookup(dns.name.from_text(name), dns.rdatatype.TLSA))
 

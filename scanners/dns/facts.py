@@ -159,8 +159,26 @@ class ServiceDiscovery(FactModel):
     endpoints: list[DiscoveredEndpoint] = []
 
 
+class ResolverFailure(FactModel):
+    """The resolver could not resolve the trust anchor's zone, so nothing it says about a domain counts.
+
+    Offline, or behind a resolver that denies the root (NXDOMAIN, REFUSED for ``. DNSKEY``), every
+    lookup fails alike; read one by one, that would look like "no SRV record and no address".
+    """
+
+    resolver: str
+    #: The zone asked for (its DNSKEY): ``.`` for the IANA anchors, a testbed's own zone otherwise.
+    zone: str
+    #: The resolver's answer code, or None when no answer came (``error`` says why).
+    rcode: str | None = None
+    error: str | None = None
+    #: The one reason shown to people.
+    message: str
+
+
 class DnsStats(FactModel):
-    """What discovery cost: queries sent (each distinct question once per scan), and time."""
+    """What discovery cost: queries sent (each distinct question once per scan), and time; and whether
+    the resolver asked could be used at all."""
 
     resolver: str
     trust_anchor: str
@@ -170,6 +188,8 @@ class DnsStats(FactModel):
     tcp_queries: int = 0
     failed_queries: int = 0
     duration_seconds: float = 0.0
+    #: Set when the resolver could not resolve the trust anchor's zone; discovery stopped there.
+    resolver_failure: ResolverFailure | None = None
 
 
 class TxtLookupFacts(FactModel):
@@ -189,3 +209,7 @@ class Discovery(FactModel):
     web_host: TargetFacts | None = None
     #: … and the legacy ``_xmppconnect`` TXT record (XEP-0156 §4).
     xmppconnect: TxtLookupFacts | None = None
+
+    @property
+    def resolver_failure(self) -> ResolverFailure | None:
+        return self.stats.resolver_failure

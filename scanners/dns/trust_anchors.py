@@ -33,6 +33,11 @@ class TrustAnchors:
     def zones(self) -> list[dns.name.Name]:
         return sorted({rrset.name for rrset in self.rrsets})
 
+    def covering(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The closest anchored zone at or above ``name`` (the root for the IANA anchors), or None."""
+        zones = [zone for zone in self.zones if name.is_subdomain(zone)]
+        return max(zones, key=len) if zones else None
+
 
 def parse_trust_anchors(text: str, source: str = "<text>") -> TrustAnchors:
     try:

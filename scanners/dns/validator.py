@@ -229,8 +229,7 @@ class Validator:
     # --- zones -----------------------------------------------------------------------------------
 
     def _anchor_for(self, name: dns.name.Name) -> dns.name.Name | None:
-        covering = [zone for zone in self.anchors.zones if name.is_subdomain(zone)]
-        return max(covering, key=len) if covering else None
+        return self.anchors.covering(name)
 
     async def _enclosing_zone(self, name: dns.name.Name) -> tuple[Verdict, dns.name.Name | None]:
         """Walk down from the anchor: (SECURE, zone holding ``name``), or why it is not secure."""

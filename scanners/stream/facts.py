@@ -124,7 +124,8 @@ class InjectionOutcome(StrEnum):
     ANSWERED_IN_CLEARTEXT = "answered-in-cleartext"
     #: The server refused the pipelined data (stream error or closed instead of ``<proceed/>``).
     REFUSED = "refused"
-    #: The TLS handshake failed after ``<proceed/>`` with no answer: the server fed the plaintext to TLS.
+    #: The TLS handshake failed after ``<proceed/>`` (or the server hung up right after it) with no
+    #: answer: the server fed the plaintext to TLS.
     TLS_FAILED = "tls-failed"
 
 

@@ -207,6 +207,10 @@ async def _answered_after_restart(tls: TlsStream, endpoint: Endpoint, deadline: 
     except (XmlMalformed, ProtocolViolation, StreamErrorReceived):
         # Something other than a clean new header and features: an answer on the old stream.
         return _evidence(recorder.seen)
+    except ConnectionClosed:
+        if token in recorder.seen:
+            return _evidence(recorder.seen)
+        raise  # a hang-up with no answer: the caller says what that means
     try:
         async with asyncio.timeout(min(INJECTION_GRACE, deadline.remaining())):
             await xml.element()  # we asked nothing on the new stream: anything now answers the injection
@@ -242,7 +246,12 @@ async def check_injection(
                 if exc.received.lstrip().startswith(b"<"):
                     return result(InjectionOutcome.ANSWERED_IN_CLEARTEXT, _evidence(exc.received))
                 return result(InjectionOutcome.TLS_FAILED, _evidence(str(exc)))
-            evidence = await _answered_after_restart(tls, endpoint, deadline, token)
+            try:
+                evidence = await _answered_after_restart(tls, endpoint, deadline, token)
+            except ConnectionClosed:
+                # ejabberd, now and then: its TLS layer takes the plaintext after the ClientHello,
+                # completes the handshake, then fails on it and hangs up. Fed to TLS, not answered.
+                return result(InjectionOutcome.TLS_FAILED, "the server hung up right after the TLS handshake")
             await tls.write(CLOSE)
             await tls.close()
             return result(InjectionOutcome.ANSWERED_IN_TLS if evidence else InjectionOutcome.IGNORED, evidence)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
@@ -22,7 +23,7 @@ from scanners.dns.discovery import MAX_ENDPOINTS, MAX_TARGETS, DiscoveryOptions,
 from scanners.dns.facts import DnssecState, ServiceStatus, TargetFlag
 from scanners.dns.records import MAX_RECORDS
 from scanners.dns.trust_anchors import load_trust_anchors
-from tests.testbed.dns import DnsTestbed
+from tests.testbed.dns import DnsTestbed, ask
 from tests.testbed.ports import PortAllocator
 
 pytestmark = pytest.mark.integration
@@ -84,6 +85,28 @@ def flood(data: bytes) -> bytes:
     return response.to_wire(max_size=65535)  # beyond the query's EDNS size: loopback carries it
 
 
+def anchored(testbed: DnsTestbed, handler: Handler) -> Handler:
+    """``handler``, but ``test. DNSKEY`` (the trust anchor's zone) answered as the testbed's unbound does.
+
+    A resolver that cannot even give the anchor zone's keys stops discovery at once (see
+    test_dns_denying_resolver.py); these tests are about one that works up to there and fails below.
+    """
+    keys: list[dns.message.Message] = []
+
+    def handle(data: bytes) -> bytes | None:
+        query = dns.message.from_wire(data)
+        question = query.question[0]
+        if question.rdtype != dns.rdatatype.DNSKEY or question.name != dns.name.from_text("test."):
+            return handler(data)
+        if not keys:
+            keys.append(ask(testbed.resolver, "test.", "DNSKEY", checking_disabled=True))
+        response = dns.message.make_response(query)
+        response.answer = list(keys[0].answer)
+        return response.to_wire()
+
+    return handle
+
+
 def _options(resolver: HostPort, testbed: DnsTestbed, **knobs: object) -> DiscoveryOptions:
     settings: dict[str, object] = {
         "resolver": resolver,
@@ -96,7 +119,7 @@ def _options(resolver: HostPort, testbed: DnsTestbed, **knobs: object) -> Discov
 
 
 async def test_a_silent_resolver_gives_timeouts_as_facts(dns_testbed: DnsTestbed, ports: PortAllocator) -> None:
-    async with scripted_resolver(ports, silent) as (resolver, _):
+    async with scripted_resolver(ports, anchored(dns_testbed, silent)) as (resolver, _):
         found = await discover("example.test", _options(resolver, dns_testbed, timeout=0.2))
 
     [c2s] = found.services
@@ -108,11 +131,29 @@ async def test_a_silent_resolver_gives_timeouts_as_facts(dns_testbed: DnsTestbed
     # No SRV answer at all: the fallback is tried, and its lookups fail the same way.
     assert c2s.status is ServiceStatus.NONE
     assert c2s.targets[0].flags == [TargetFlag.NO_ADDRESS, TargetFlag.LOOKUP_FAILED]
-    assert found.stats.failed_queries == found.stats.queries
+    assert found.stats.failed_queries == found.stats.queries - 1  # all but the anchor zone's DNSKEY
+    assert found.resolver_failure is None
+
+
+@pytest.mark.parametrize(("handler", "said"), [(silent, "no answer: "), (servfail, "it answered SERVFAIL")])
+async def test_a_resolver_that_cannot_give_the_anchor_keys_stops_discovery(
+    dns_testbed: DnsTestbed, ports: PortAllocator, handler: Handler, said: str
+) -> None:
+    async with scripted_resolver(ports, handler) as (resolver, server):
+        found = await discover("example.test", _options(resolver, dns_testbed, timeout=0.2, web=True))
+
+    assert found.resolver_failure is not None
+    assert found.resolver_failure.zone == "test"
+    assert f"— {said}" in found.resolver_failure.message
+    # One reason, nothing looked up after it (a silent resolver is asked the one question twice).
+    assert [error.message for error in found.errors] == [found.resolver_failure.message]
+    assert (found.services, found.web_host, found.xmppconnect) == ([], None, None)
+    assert found.stats.queries == 1
+    assert server.received == (2 if handler is silent else 1)
 
 
 async def test_the_time_limit_bounds_the_whole_discovery(dns_testbed: DnsTestbed, ports: PortAllocator) -> None:
-    async with scripted_resolver(ports, silent) as (resolver, _):
+    async with scripted_resolver(ports, anchored(dns_testbed, silent)) as (resolver, _):
         found = await discover("example.test", _options(resolver, dns_testbed, timeout=5.0, time_limit=0.3))
 
     [error] = found.errors
@@ -121,7 +162,7 @@ async def test_the_time_limit_bounds_the_whole_discovery(dns_testbed: DnsTestbed
 
 
 async def test_servfail_is_recorded_with_its_rcode(dns_testbed: DnsTestbed, ports: PortAllocator) -> None:
-    async with scripted_resolver(ports, servfail) as (resolver, _):
+    async with scripted_resolver(ports, anchored(dns_testbed, servfail)) as (resolver, _):
         found = await discover("example.test", _options(resolver, dns_testbed))
 
     [c2s] = found.services
@@ -139,9 +180,13 @@ async def test_garbage_and_closed_ports_are_errors(
     if handler is None:  # nothing listens on that port (the ICMP refusal does not reach an unconnected socket)
         closed = HostPort("127.0.0.1", ports.take())
         found = await discover("example.test", _options(closed, dns_testbed, timeout=0.2))
-    else:
-        async with scripted_resolver(ports, handler) as (resolver, _):
-            found = await discover("example.test", _options(resolver, dns_testbed, timeout=0.5))
+        # Not even the anchor zone's keys: the resolver check says so, and nothing else is asked.
+        assert found.resolver_failure is not None
+        assert error in (found.resolver_failure.error or "").lower()
+        assert found.services == []
+        return
+    async with scripted_resolver(ports, anchored(dns_testbed, handler)) as (resolver, _):
+        found = await discover("example.test", _options(resolver, dns_testbed, timeout=0.5))
 
     [c2s] = found.services
     assert error in (c2s.srv[0].error or "").lower()

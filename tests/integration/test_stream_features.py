@@ -156,18 +156,24 @@ async def test_absent_starttls_is_a_fact_and_enforcement_is_still_asked(scripted
 
 
 @pytest.mark.parametrize(
-    ("vulnerable", "outcome"),
-    [(True, InjectionOutcome.ANSWERED_IN_TLS), (False, InjectionOutcome.IGNORED)],
-    ids=["answers-injected", "discards-injected"],
+    ("behaviour", "outcome"),
+    [
+        ({"process_injected": True}, InjectionOutcome.ANSWERED_IN_TLS),
+        ({}, InjectionOutcome.IGNORED),
+        ({"hang_up_on_injected": True}, InjectionOutcome.TLS_FAILED),
+    ],
+    ids=["answers-injected", "discards-injected", "hangs-up-after-tls"],
 )
 async def test_starttls_command_injection(
-    scripted: ScriptedServers, scripted_tls: TlsContextFactory, vulnerable: bool, outcome: InjectionOutcome
+    scripted: ScriptedServers, scripted_tls: TlsContextFactory, behaviour: dict[str, bool], outcome: InjectionOutcome
 ) -> None:
-    server = await scripted(XmppScript(tls=scripted_tls(), process_injected=vulnerable))
+    vulnerable = outcome is InjectionOutcome.ANSWERED_IN_TLS
+    server = await scripted(XmppScript(tls=scripted_tls(), **behaviour))
     facts = await probe(server, scram=False)
 
     assert facts.injection is not None
     assert facts.injection.outcome is outcome
+    assert facts.errors == []  # a hang-up is the injection's outcome, not a failed probe
     if vulnerable:
         assert facts.injection.evidence is not None
         assert "observatory-inject-" in facts.injection.evidence

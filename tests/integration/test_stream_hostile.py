@@ -6,6 +6,7 @@ import pytest
 
 from scanners.base import ErrorReason, ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter
+from scanners.stream.facts import InjectionOutcome
 from scanners.stream.prober import probe_stream
 from tests.testbed.fixtures_scripted_xmpp import ScriptedServers
 from tests.testbed.layout import DOMAIN
@@ -18,6 +19,7 @@ from tests.testbed.scripted_xmpp import (
     garbage,
     huge_features,
     one_byte_per_second,
+    reset_after_client_hello,
 )
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,7 @@ BUFFERED = 16 * 1024 * 1024
         (deep_nesting, "features", ErrorReason.HOSTILE_INPUT, "nested deeper than 16"),
         (close_mid_starttls(after_proceed=False), "starttls", ErrorReason.PROTOCOL, "closed"),
         (close_mid_starttls(after_proceed=True), "tls-handshake", ErrorReason.TLS, "closed"),
+        (reset_after_client_hello(), "tls-handshake", ErrorReason.TLS, "reset"),
     ],
     ids=[
         "billion-laughs",
@@ -47,6 +50,7 @@ BUFFERED = 16 * 1024 * 1024
         "deep-nesting",
         "close-before-proceed",
         "close-after-proceed",
+        "reset-after-client-hello",
     ],
 )
 async def test_a_hostile_server_ends_in_one_clear_error(
@@ -62,3 +66,22 @@ async def test_a_hostile_server_ends_in_one_clear_error(
     assert message in main_error.message
     assert server.failures == []
     assert all(peer.sent < BUFFERED for peer in server.peers)  # we stopped reading long before 50 MB
+
+
+async def test_a_reset_during_the_handshake_is_a_tls_failure_in_every_probe(scripted: ScriptedServers) -> None:
+    """A TCP reset right after our ClientHello is the same fact as a hang-up: the handshake failed.
+
+    It must not escape the probe that met it (the STARTTLS injection probe reported it as its own
+    error instead of an outcome).
+    """
+    server = await scripted(reset_after_client_hello())
+    endpoint = Endpoint(ServiceKind.C2S, DOMAIN, "127.0.0.1", server.port, Transport.STARTTLS)
+
+    facts = await probe_stream(endpoint, Limiter(), Deadline.after(2.5))
+
+    assert [(error.phase, error.reason) for error in facts.errors] == [("tls-handshake", ErrorReason.TLS)]
+    assert facts.injection is not None
+    assert facts.injection.outcome is InjectionOutcome.TLS_FAILED
+    assert facts.injection.evidence is not None
+    assert "reset" in facts.injection.evidence
+    assert server.failures == []

@@ -7,8 +7,10 @@ import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 
 import dns.message
+import dns.rdataset
 import dns.rdatatype
 import pytest
 
@@ -122,12 +124,16 @@ def test_weak_accepts_tls10(prosody_weak: ProsodyInstance, port_name: str, args:
     assert protocol_of(output) == "TLSv1", output
 
 
-def test_strong_requires_starttls_and_hides_sasl_before_it(prosody_strong: ProsodyInstance) -> None:
-    features = c2s_features(prosody_strong.ports.c2s)
+def assert_requires_starttls_and_hides_sasl(port: int) -> None:
+    features = c2s_features(port)
     tls = features.find(f"{{{TLS_NS}}}starttls")
     assert tls is not None
     assert tls.find(f"{{{TLS_NS}}}required") is not None
     assert features.find(f"{{{SASL_NS}}}mechanisms") is None
+
+
+def test_strong_requires_starttls_and_hides_sasl_before_it(prosody_strong: ProsodyInstance) -> None:
+    assert_requires_starttls_and_hides_sasl(prosody_strong.ports.c2s)
 
 
 def test_weak_offers_optional_starttls_and_plain_in_cleartext(prosody_weak: ProsodyInstance) -> None:
@@ -139,17 +145,29 @@ def test_weak_offers_optional_starttls_and_plain_in_cleartext(prosody_weak: Pros
     assert "PLAIN" in mechanisms
 
 
-def test_dns_goes_only_to_the_configured_resolver(prosody_factory: ProsodyFactory, ports: PortAllocator) -> None:
-    """A dialback request makes Prosody look up the sender; the query must reach our fake resolver."""
+def dialback_lookups(start: Callable[[int], int], ports: PortAllocator) -> Iterator[dns.rdataset.Rdataset]:
+    """The questions a server asks a fake resolver after a dialback request from SCANNER_DOMAIN.
+
+    ``start(resolver_port)`` starts the server with that resolver and returns its s2s port.
+    The connection stays open while the caller reads; each wait is bounded.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
         resolver.bind((HOST, ports.take()))
-        resolver.settimeout(5)
-        variant = prosody_factory("dns", dns_resolver_port=resolver.getsockname()[1], **WEAK_KNOBS)
-        sock, _ = open_stream(variant.ports.s2s, "jabber:server", sender=SCANNER_DOMAIN)
+        resolver.settimeout(10)
+        sock, _ = open_stream(start(resolver.getsockname()[1]), "jabber:server", sender=SCANNER_DOMAIN)
         with sock:
             sock.sendall(f"<db:result from='{SCANNER_DOMAIN}' to='{DOMAIN}'>c0ffee</db:result>".encode())
-            query = dns.message.from_wire(resolver.recv(4096))
-    question = query.question[0]
+            while True:
+                yield dns.message.from_wire(resolver.recv(4096)).question[0]
+
+
+def test_dns_goes_only_to_the_configured_resolver(prosody_factory: ProsodyFactory, ports: PortAllocator) -> None:
+    """A dialback request makes Prosody look up the sender; the query must reach our fake resolver."""
+    lookups = dialback_lookups(
+        lambda port: prosody_factory("dns", dns_resolver_port=port, **WEAK_KNOBS).ports.s2s, ports
+    )
+    question = next(lookups)
+    lookups.close()
     assert question.rdtype == dns.rdatatype.SRV
     assert question.name.to_text().endswith(f"._tcp.{SCANNER_DOMAIN}.")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ _OPENSSL_GROUPS = {
     "P-521": "secp521r1",
     "ffdhe2048": "ffdhe2048",
     "ffdhe3072": "ffdhe3072",
+    # ejabberd's OpenSSL (fast_tls) takes every RFC 7919 group in TLS 1.3; Prosody's does not.
+    "ffdhe4096": "ffdhe4096",
+    "ffdhe6144": "ffdhe6144",
+    "ffdhe8192": "ffdhe8192",
 }
 
 
@@ -50,9 +55,14 @@ def s_client(port: int, *args: str) -> str:
     return (proc.stdout + proc.stderr).decode(errors="replace")
 
 
-def openssl_groups(port: int, version_flag: str, cipher: str | None = None) -> set[str]:
-    """IANA names of the groups a one-group s_client handshake completes with."""
-    extra = ["-cipher", cipher] if cipher else []
+def openssl_groups(
+    port: int, version_flag: str, cipher: str | None = None, client_args: Sequence[str] = ()
+) -> set[str]:
+    """IANA names of the groups a one-group s_client handshake completes with.
+
+    ``client_args`` reach the endpoint, e.g. ``-starttls xmpp -xmpphost …`` for a STARTTLS port.
+    """
+    extra = [*client_args, *(["-cipher", cipher] if cipher else [])]
 
     def one(name: str) -> str | None:
         text = s_client(port, version_flag, "-groups", name, *extra)

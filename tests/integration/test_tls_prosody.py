@@ -25,6 +25,7 @@ from scanners.connection import Endpoint, Limiter, LimiterSettings
 from scanners.tls import registry
 from scanners.tls.facts import TlsFacts, TlsVersion
 from scanners.tls.openers import scan_endpoint
+from tests.testbed.ejabberd import EjabberdInstance
 from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN
 from tests.testbed.pki import TestPKI
 from tests.testbed.prosody import HOST, ProsodyFactory, ProsodyInstance
@@ -75,8 +76,11 @@ def _openssl_suites() -> list[_Suite]:
     return suites
 
 
-def _handshake(port: int, version: TlsVersion, suites: Sequence[str]) -> str | None:
-    """One s_client handshake offering ``suites`` (OpenSSL names) in order; the suite chosen, if any."""
+def _handshake(port: int, version: TlsVersion, suites: Sequence[str], client_args: Sequence[str] = ()) -> str | None:
+    """One s_client handshake offering ``suites`` (OpenSSL names) in order; the suite chosen, if any.
+
+    ``client_args`` reach the endpoint, e.g. ``-starttls xmpp -xmpphost …`` for a STARTTLS port.
+    """
     if version == TlsVersion.TLS13:
         offer = ["-ciphersuites", ":".join(suites)]
     else:
@@ -84,7 +88,7 @@ def _handshake(port: int, version: TlsVersion, suites: Sequence[str]) -> str | N
     argv = ["openssl", "s_client", *_NO_STORE, "-connect", f"{HOST}:{port}", "-servername", DOMAIN, "-brief"]
     try:
         proc = subprocess.run(
-            [*argv, _FLAGS[version], *offer],
+            [*argv, *client_args, _FLAGS[version], *offer],
             input=b"",
             capture_output=True,
             timeout=10,
@@ -103,7 +107,7 @@ def _iana(openssl_name: str) -> str:
     raise AssertionError(f"{openssl_name} is not in the registry")
 
 
-def sweep(port: int, versions: Sequence[TlsVersion]) -> dict[TlsVersion, set[str]]:
+def sweep(port: int, versions: Sequence[TlsVersion], client_args: Sequence[str] = ()) -> dict[TlsVersion, set[str]]:
     """Version → IANA names of the suites a handshake completed with, one handshake per suite."""
     jobs: list[tuple[TlsVersion, str]] = []
     for version in versions:
@@ -112,7 +116,7 @@ def sweep(port: int, versions: Sequence[TlsVersion]) -> dict[TlsVersion, set[str
         else:
             jobs += [(version, s.openssl) for s in _openssl_suites() if version == TlsVersion.TLS12 or not s.tls12_only]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        chosen = list(pool.map(lambda job: _handshake(port, job[0], [job[1]]), jobs))
+        chosen = list(pool.map(lambda job: _handshake(port, job[0], [job[1]], client_args), jobs))
     accepted: dict[TlsVersion, set[str]] = {}
     for (version, name), pick in zip(jobs, chosen, strict=True):
         if pick == name:
@@ -120,13 +124,13 @@ def sweep(port: int, versions: Sequence[TlsVersion]) -> dict[TlsVersion, set[str
     return accepted
 
 
-def openssl_order(port: int, version: TlsVersion, offered: Sequence[str]) -> list[str]:
+def openssl_order(port: int, version: TlsVersion, offered: Sequence[str], client_args: Sequence[str] = ()) -> list[str]:
     """Offer ``offered`` (IANA names) in this order, remove s_client's result, repeat: the picks in order."""
     names = {_iana(s.openssl_name): s.openssl_name for s in registry.all_suites() if s.openssl_name and not s.sslv2}
     remaining = [names.get(name, name) for name in offered]
     picks = []
     while remaining:
-        pick = _handshake(port, version, remaining)
+        pick = _handshake(port, version, remaining, client_args)
         if pick not in remaining:
             break
         picks.append(pick)
@@ -142,7 +146,9 @@ ENDPOINTS = [
 ]
 
 
-async def scan(instance: ProsodyInstance, port_name: str, kind: ServiceKind, transport: Transport) -> TlsFacts:
+async def scan(
+    instance: ProsodyInstance | EjabberdInstance, port_name: str, kind: ServiceKind, transport: Transport
+) -> TlsFacts:
     from_domain = SCANNER_DOMAIN if kind is ServiceKind.S2S else None
     endpoint = Endpoint(kind, DOMAIN, HOST, getattr(instance.ports, port_name), transport, from_domain=from_domain)
     # A short gap keeps the test quick; the connection layer's own tests cover pacing.

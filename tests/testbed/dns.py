@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from string import Template
-from types import TracebackType
 
 import dns.exception
 import dns.flags
@@ -31,7 +30,7 @@ from tests.testbed.dns_zones import (
     default_zones,
     replace_rdata,
 )
-from tests.testbed.process import ManagedProcess, TestbedError, tcp_ready
+from tests.testbed.process import ManagedProcess, PortInUse, StartsAndStops, TestbedError, tcp_ready
 
 __all__ = [
     "LOOPBACK",
@@ -54,10 +53,6 @@ TEMPLATES = Path(__file__).with_name("templates")
 _CLASH = re.compile(r"address (already )?in use|interface ignored", re.IGNORECASE)
 
 
-class PortInUse(TestbedError):
-    """Another process took one of the ports between allocation and bind (e.g. a parallel test run)."""
-
-
 def ask(
     server: tuple[str, int],
     name: str,
@@ -77,7 +72,7 @@ def ask(
     return response
 
 
-class DnsTestbed:
+class DnsTestbed(StartsAndStops):
     """named + unbound for one set of zones; ``start()``/``stop()`` or use it as a context manager.
 
     ``authoritative`` and ``resolver`` are (host, port) on 127.0.0.1; the same ports answer on ::1
@@ -203,15 +198,6 @@ class DnsTestbed:
                     f"unbound at {server} does not validate {PARENT}. SOA "
                     f"({dns.rcode.to_text(reply.rcode())}):\n{self._unbound.log_tail()}"
                 )
-
-    def __enter__(self) -> DnsTestbed:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _answers(server: tuple[str, int], name: str) -> bool:

@@ -3,7 +3,8 @@
 ``dns_testbed`` is the shared, session-wide layout of :func:`default_zones`; ``dns_cases`` a second
 session-wide pair serving :func:`case_zones` (NSEC3, opt-out, expired and not-yet-valid signatures,
 DS mismatch, stripped signatures, aliases, ``.`` targets, weights, no SRV, wildcards);
-``dns_factory`` builds private named + unbound pairs from any zones, for tests that need their own.
+``dns_factory`` builds private named + unbound pairs from any zones, for tests that need their own;
+``denying_resolvers`` are two unbound that deny public names (NXDOMAIN for the root, REFUSED).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Protocol
 
 import pytest
 
-from tests.testbed.dns import DnsTestbed, PortInUse, ZoneSpec, default_zones
+from tests.testbed.denying_dns import Denial, DenyingResolver
+from tests.testbed.dns import DnsTestbed, ZoneSpec, default_zones
 from tests.testbed.dns_zones import case_zones
 from tests.testbed.layout import Layout
 from tests.testbed.pki import TestPKI
 from tests.testbed.ports import PortAllocator
+from tests.testbed.process import start_on_fresh_ports
 
 log = logging.getLogger(__name__)
 _PORT_ATTEMPTS = 3
@@ -58,25 +61,16 @@ def dns_testbed(testbed_root: Path, layout: Layout, dns_zones: list[ZoneSpec]) -
 
 
 def _start(workdir: Path, zones: Sequence[ZoneSpec], ports: PortAllocator, parent: ZoneSpec | None) -> DnsTestbed:
-    # Parallel test runs share the port range, so a port found free may be taken before named
-    # binds it; fresh ports usually fix that.
-    for attempt in range(_PORT_ATTEMPTS):
-        testbed = DnsTestbed(
+    return start_on_fresh_ports(
+        lambda attempt: DnsTestbed(
             workdir / f"try{attempt}",
             zones,
             authoritative_port=ports.take(),
             resolver_port=ports.take(),
             parent=parent,
-        )
-        try:
-            testbed.start()
-        except PortInUse:
-            testbed.stop()
-            if attempt + 1 == _PORT_ATTEMPTS:
-                raise
-            continue
-        return testbed
-    raise AssertionError("unreachable")
+        ),
+        attempts=_PORT_ATTEMPTS,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +99,20 @@ def dns_factory(tmp_path: Path, ports: PortAllocator) -> Iterator[DnsFactory]:
     yield build
     for testbed in built:
         testbed.stop()
+
+
+@pytest.fixture(scope="session")
+def denying_resolvers(testbed_root: Path, ports: PortAllocator) -> Iterator[dict[Denial, DenyingResolver]]:
+    """One running :class:`DenyingResolver` per kind of denial, for the whole session."""
+    started: dict[Denial, DenyingResolver] = {}
+    try:
+        for denial in Denial:
+            resolver = DenyingResolver(
+                testbed_root / f"denying-{denial.value}", denial, port=ports.take(), closed_port=ports.take()
+            )
+            resolver.start()
+            started[denial] = resolver
+        yield started
+    finally:
+        for resolver in started.values():
+            resolver.stop()

@@ -21,6 +21,7 @@ from http import HTTPStatus
 
 from tests.testbed.pki import Leaf, TestPKI
 from tests.testbed.ports import PortAllocator
+from tests.testbed.process import StartsAndStops
 
 LOOPBACK = ("127.0.0.1", "::1")
 _ENDLESS_CAP = 64 << 20  # even "endless" stops somewhere, should a client never hang up
@@ -70,7 +71,7 @@ class SeenRequest:
     headers: dict[str, str] = field(repr=False)
 
 
-class HttpsTestServer:
+class HttpsTestServer(StartsAndStops):
     """HTTPS (``https_port``) and plain HTTP (``http_port``) on both loopback addresses."""
 
     def __init__(self, leaf: Leaf, https_port: int, http_port: int) -> None:
@@ -128,13 +129,6 @@ class HttpsTestServer:
                 raise RuntimeError("the test web server thread did not stop")
         if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
-
-    def __enter__(self) -> HttpsTestServer:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _run(self, ready: threading.Event, failure: list[BaseException]) -> None:
         assert self._loop is not None

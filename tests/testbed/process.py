@@ -14,6 +14,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Generic, Self, TypeVar
 
 
 class TestbedError(RuntimeError):
@@ -104,3 +106,68 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+class StartsAndStops:
+    """``with server:`` for anything with ``start()``/``stop()``: stopped whatever the block raises."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+Server = TypeVar("Server", bound=StartsAndStops)
+
+
+class ServerFactory(Generic[Server]):
+    """Remembers every server a test started, so ``stop_all()`` reaps each one, started or not."""
+
+    def __init__(self) -> None:
+        self.started: list[Server] = []
+
+    def launch(self, server: Server) -> Server:
+        # Recorded before start(): a server that fails half-way still holds processes to stop.
+        self.started.append(server)
+        server.start()
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+class PortInUse(TestbedError):
+    """A server found one of its planned ports taken: retrying on fresh ports usually helps."""
+
+
+def start_on_fresh_ports(make: Callable[[int], Server], attempts: int = 2) -> Server:
+    """Start ``make(attempt)`` (which takes fresh ports), again if a port was taken in the meantime.
+
+    Parallel test runs share the port range, so a port found free may be taken before the server
+    binds it. Every attempt that fails is stopped before the next one.
+    """
+    for attempt in range(attempts):
+        server = make(attempt)
+        try:
+            server.start()
+        except PortInUse:
+            server.stop()
+            if attempt + 1 == attempts:
+                raise
+            continue
+        except BaseException:
+            server.stop()
+            raise
+        return server
+    raise AssertionError("unreachable")

@@ -15,13 +15,13 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any
 
 from tests.testbed.layout import DOMAIN, XmppPorts
 from tests.testbed.pki import Leaf
 from tests.testbed.ports import PortAllocator
-from tests.testbed.process import ManagedProcess, TestbedError, run_tool, tcp_ready
+from tests.testbed.process import ManagedProcess, ServerFactory, StartsAndStops, TestbedError, run_tool, tcp_ready
 
 TEMPLATE = Path(__file__).with_name("templates") / "prosody.cfg.lua"
 #: Where every instance connects; the servers listen on ::1 as well.
@@ -213,7 +213,7 @@ def check_prosody_installed() -> None:
         raise TestbedError(f"lua-unbound is missing (apt-get install lua-unbound): {exc}") from exc
 
 
-class ProsodyInstance:
+class ProsodyInstance(StartsAndStops):
     """One running (or stopped) Prosody; use as a context manager or call start()/stop()."""
 
     def __init__(self, config: ProsodyConfig, directory: Path) -> None:
@@ -314,17 +314,8 @@ class ProsodyInstance:
     def log_tail(self, lines: int = 30) -> str:
         return self._process.log_tail(lines)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class ProsodyFactory:
+class ProsodyFactory(ServerFactory[ProsodyInstance]):
     """Starts extra variants on fresh ports; ``stop_all()`` reaps every one it started."""
 
     def __init__(self, root: Path, ports: PortAllocator, default_leaf: Leaf, dns_resolver_port: int) -> None:
@@ -332,7 +323,7 @@ class ProsodyFactory:
         self._ports = ports
         self._default_leaf = default_leaf
         self._dns_resolver_port = dns_resolver_port
-        self.started: list[ProsodyInstance] = []
+        super().__init__()
 
     def __call__(self, name: str = "variant", **knobs: Any) -> ProsodyInstance:
         """Start a variant: ``knobs`` are ``ProsodyConfig`` fields (e.g. ``**WEAK_KNOBS, leaf=…``)."""
@@ -343,11 +334,4 @@ class ProsodyFactory:
         config = ProsodyConfig(
             name=unique, ports=XmppPorts(c2s=c2s, c2s_direct=c2s_direct, s2s=s2s, s2s_direct=s2s_direct), **knobs
         )
-        instance = ProsodyInstance(config, self._root / unique)
-        self.started.append(instance)
-        instance.start()
-        return instance
-
-    def stop_all(self) -> None:
-        for instance in self.started:
-            instance.stop()
+        return self.launch(ProsodyInstance(config, self._root / unique))

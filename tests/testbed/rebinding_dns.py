@@ -2,8 +2,10 @@
 one address and every later one with another (DNS rebinding), with TTL 0 so nothing caches.
 
 It serves a whole made-up domain by itself (SRV → target, A → the rebinding answer) and refuses every
-other question, on a loopback UDP port. The scanner's DNSSEC validation finds no trust anchor answer
-from it and carries on (an unvalidated domain is still scanned).
+other question, on a loopback UDP port — except the root's DNSKEY, which it answers as a resolver that
+strips DNSSEC would (a key without signatures): a resolver that refuses even that cannot resolve public
+names, and the scan stops there. The scanner's validation finds the root keys unsigned and carries on
+(an unvalidated domain is still scanned).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+#: A made-up root key (ECDSA P-256 sized); it matches no trust anchor and nothing checks it.
+_ROOT_KEY = "257 3 13 " + "A" * 88
 
 
 class RebindingResolver(asyncio.DatagramProtocol):
@@ -48,6 +53,8 @@ class RebindingResolver(asyncio.DatagramProtocol):
             address = self.first if not self.answers else self.later
             self.answers.append(address)
             response.answer.append(dns.rrset.from_text(name, 0, dns.rdataclass.IN, dns.rdatatype.A, address))
+        elif name == dns.name.root and rdtype == dns.rdatatype.DNSKEY:
+            response.answer.append(dns.rrset.from_text(name, 0, dns.rdataclass.IN, dns.rdatatype.DNSKEY, _ROOT_KEY))
         elif name.is_subdomain(self.domain) and rdtype in (dns.rdatatype.AAAA, dns.rdatatype.SRV, dns.rdatatype.TXT):
             pass  # NOERROR, no data
         else:

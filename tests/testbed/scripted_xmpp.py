@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import socket
 import ssl
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -194,6 +196,9 @@ class XmppScript:
     scram_server_first: str | None = None
     #: True: plaintext pipelined after ``<starttls/>`` is answered over TLS (a vulnerable server).
     process_injected: bool = False
+    #: True: with plaintext pipelined after ``<starttls/>``, complete the handshake, then hang up
+    #: (what ejabberd does now and then when its TLS layer takes the plaintext after the hello).
+    hang_up_on_injected: bool = False
     #: Every chunk the client sent, for the test to look at.
     received: list[bytes] = field(default_factory=list)
 
@@ -232,6 +237,8 @@ class XmppScript:
         assert self.tls is not None, "STARTTLS needs XmppScript(tls=…)"
         await peer.send(PROCEED.encode() + self.after_proceed)
         await peer.start_tls(self.tls)
+        if self.hang_up_on_injected and pipelined.strip():
+            return
         if self.process_injected and pipelined.strip():
             await peer.send(b"<iq type='error' id='answer-to-injected'>" + pipelined + b"</iq>")
         await self._stream(peer, secure=True)
@@ -297,6 +304,32 @@ def close_mid_starttls(*, after_proceed: bool) -> Script:
         await peer.read_until(b"/>")
         if after_proceed:
             await peer.send(PROCEED)
+
+    return script
+
+
+def reset_after_client_hello() -> Script:
+    """Offer STARTTLS, say ``<proceed/>``, read the ClientHello, then reset the connection (RST).
+
+    What a server whose TLS layer crashes on the hello looks like: the client sees a TCP reset,
+    not an EOF, in the middle of its handshake.
+    """
+
+    async def script(peer: Peer) -> None:
+        await peer.read_until(b">")
+        await peer.send(header() + features(STARTTLS_REQUIRED))
+        await peer.read_until(b"/>")
+        await peer.send(PROCEED)
+        received = b""
+        while b"\x16\x03" not in received:  # a handshake record; an injected stanza may come first
+            chunk = await peer.read_some()
+            if not chunk:
+                return
+            received += chunk
+        sock = peer.writer.get_extra_info("socket")
+        # Linger 0: close() sends RST instead of FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.writer.transport.abort()
 
     return script
 

@@ -42,13 +42,17 @@ def test_submit_runs_a_scan_to_its_end_and_returns_the_document(client: TestClie
     assert info["status"] in ("queued", "running")
     assert created.headers["location"] == f"/api/v1/scans/{info['id']}"
     assert info["links"]["json"] == f"/scans/{info['id']}.json"
-    # and it ends done with a full, valid result document that says what failed.
+    # and it ends done with a full, valid result document that says what failed: the resolver
+    # cannot give even the root's keys, so nothing was learnt and nothing is judged.
     final = wait_final(client, info["id"])
     assert final["status"] == "done"
     result = ScanResult.model_validate(final["result"])
     assert result.domain == "nothing.example"
-    assert result.services.c2s is not None
-    assert result.services.c2s.endpoints == []
+    assert result.dns is not None
+    assert result.dns.resolver_failure is not None
+    assert [error.message for error in result.errors] == [result.dns.resolver_failure.message]
+    assert result.services.c2s is None
+    assert result.findings == []
 
 
 def test_a_second_submission_within_the_cooldown_shares_the_scan(client: TestClient) -> None:

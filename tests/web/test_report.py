@@ -461,3 +461,13 @@ def test_chain_without_analysis_is_parsed_from_der() -> None:
     assert subjects[1] == "CN=Untrusted Test CA"
     assert report_html.unreadable_certificates(endpoint) == 0
     assert report_html.parsed_chain([b"not DER", leaf])[0].index == 1
+
+
+def test_a_resolver_failure_is_the_reason_shown_not_a_clean_bill(client: TestClient, sqlite_url: str) -> None:
+    from tests.unit.reports.test_resolver_failure import MESSAGE, unresolved
+
+    page = client.get(f"/scans/{store(sqlite_url, unresolved())}").text
+    assert '<h2 id="resolver-heading">DNS could not be used</h2>' in page
+    assert page.index(MESSAGE) < page.index('id="findings-heading"')
+    assert report_html.NOTHING_LEARNT in page
+    assert "<p>No findings.</p>" not in page

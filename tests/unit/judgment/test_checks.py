@@ -144,7 +144,10 @@ def test_service_checks_of_discovery() -> None:
         name="_xmpp-client._tcp.example.org",
         transport=Transport.STARTTLS,
         dnssec=insecure,
-        records=[{"priority": 0, "weight": 0, "port": 5222, "target": "alias.example.org"}],
+        records=[
+            {"priority": 0, "weight": 0, "port": 5222, "target": "alias.example.org"},
+            {"priority": 1, "weight": 0, "port": 5222, "target": "gone.example.org"},
+        ],
     )  # type: ignore[list-item]
     service = ServiceFacts(
         kind=ServiceKind.C2S,
@@ -165,6 +168,30 @@ def test_service_checks_of_discovery() -> None:
     }
     fallback = service_hits(ServiceFacts(kind=ServiceKind.C2S, status=ServiceStatus.FALLBACK, endpoints=[endpoint()]))
     assert fallback == {"dns.srv.missing": True}
+
+
+def test_the_fallback_host_is_no_srv_target() -> None:
+    from observatory.model import ServiceFacts
+    from scanners.dns.facts import ServiceStatus, SrvLookup, TargetFacts, TargetFlag
+
+    no_srv = [
+        SrvLookup(name=f"_{label}-client._tcp.example.org", transport=transport, rcode="NXDOMAIN")
+        for label, transport in (("xmpp", Transport.STARTTLS), ("xmpps", Transport.DIRECTTLS))
+    ]
+    bare = TargetFacts(name="example.org", flags=[TargetFlag.NO_ADDRESS])
+    nothing = ServiceFacts(kind=ServiceKind.C2S, status=ServiceStatus.NONE, srv=no_srv, targets=[bare])
+    # RFC 6120 §3.2.2's fallback host is the domain itself: its own finding, never an SRV target's.
+    assert service_hits(nothing) == {"dns.fallback.no-address": "example.org"}
+
+    # Lookups that failed (the SRV question, or the address question) prove nothing.
+    unanswered = [lookup.model_copy(update={"rcode": None, "error": "no answer"}) for lookup in no_srv]
+    assert service_hits(nothing.model_copy(update={"srv": unanswered})) == {}
+    failed = bare.model_copy(update={"flags": [TargetFlag.NO_ADDRESS, TargetFlag.LOOKUP_FAILED]})
+    assert service_hits(nothing.model_copy(update={"targets": [failed]})) == {}
+
+    # --connect to a name without address says nothing about what the domain publishes.
+    named = TargetFacts(name="xmpp.example.net", flags=[TargetFlag.NO_ADDRESS, TargetFlag.CNAME])
+    assert service_hits(ServiceFacts(kind=ServiceKind.C2S, status=ServiceStatus.CONNECT, targets=[named])) == {}
 
 
 def test_key_exchange_parameters_and_extension_behaviour() -> None:
