@@ -39,7 +39,7 @@ class CatalogueEntry(BaseModel):
     not_applicable: dict[str, str] = {}
     #: Server → the test (a pytest node id) that starts a real server showing the finding, applies
     #: this server's snippet as printed, restarts and sees the finding gone;
-    #: tests/unit/test_catalogue_proofs.py checks that each names a test that exists.
+    #: tests/unit/judgment/test_snippet_proofs.py checks that each names a test that exists.
     proven: dict[str, str] = {}
     #: Server → why its snippet is not proven that way (the testbed's TLS library cannot show the
     #: finding, the fix is a DNS change or a new file, the server is not in the testbed …).

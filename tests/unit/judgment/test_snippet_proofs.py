@@ -51,20 +51,40 @@ def test_every_proven_mark_names_a_test_that_exists(finding: str, server: str, n
         assert param in ids, f"{finding} ({server}): {node} has no case {param!r} (cases: {sorted(ids)})"
 
 
-def test_every_snippet_case_is_marked_proven() -> None:
+TABLES = [
+    ("prosody", snippet_tests.CASES, snippet_tests.TEST_NODE, snippet_tests.test_prosody_snippet_fixes),
+    (
+        "ejabberd",
+        snippet_tests.EJABBERD_CASES,
+        snippet_tests.EJABBERD_TEST_NODE,
+        snippet_tests.test_ejabberd_snippet_fixes,
+    ),
+]
+
+
+@pytest.mark.parametrize(("server", "cases", "node", "test"), TABLES, ids=[table[0] for table in TABLES])
+def test_every_snippet_case_is_marked_proven(
+    server: str, cases: tuple[snippet_tests.WeakServer, ...], node: str, test: Callable[..., Any]
+) -> None:
+    function, _ = _test_function(node)
+    assert function is test
     seen: dict[str, str] = {}
-    for case in snippet_tests.CASES:
+    for case in cases:
         for finding in case.findings:
             assert finding not in seen, f"{finding} is in the cases {seen[finding]} and {case.id}"
             seen[finding] = case.id
             entry = catalogue()[finding]
-            assert "prosody" in entry.snippets, f"{finding} has no Prosody snippet to prove"
-            assert entry.proven.get("prosody") == f"{snippet_tests.TEST_NODE}[{case.id}]", finding
+            assert server in entry.snippets, f"{finding} has no {server} snippet to prove"
+            assert entry.proven.get(server) == f"{node}[{case.id}]", finding
 
 
-def test_proofs_name_the_snippet_test_node() -> None:
-    function, _ = _test_function(snippet_tests.TEST_NODE)
-    assert function is snippet_tests.test_prosody_snippet_fixes
+def test_ejabberd_snippets_of_the_cases_map_onto_the_testbed() -> None:
+    # Parsed as the integration test applies them: listeners by module and TLS mode, the rest top-level.
+    for case in snippet_tests.EJABBERD_CASES:
+        for finding in case.findings:
+            options, listeners = snippet_tests.ejabberd_snippet(finding)
+            assert "listen" not in options
+            assert options or listeners, finding
 
 
 def test_unproven_reasons_are_sentences() -> None:
