@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from observatory import grading
-from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, catalogue
+from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, CatalogueEntry, catalogue
 
 SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
 
@@ -86,6 +86,18 @@ def grading_markdown() -> str:
     return "\n".join(lines)
 
 
+#: The servers the testbed runs, as a proof names them.
+TESTBED_SERVERS = {"prosody": "Prosody 0.12", "ejabberd": "ejabberd 23.01"}
+
+
+def _proof(entry: CatalogueEntry, server: str) -> str:
+    """Whether the snippet above was seen fixing the finding on a real server, and if not, why."""
+    test = entry.proven.get(server)
+    if test is not None:
+        return f"*Proven on {TESTBED_SERVERS.get(server, SERVER_NAMES[server])} in the testbed* (`{test}`)."
+    return f"*Not proven on the testbed:* {entry.unproven[server]}"
+
+
 def checks_markdown() -> str:
     lines = [
         "# Checks",
@@ -111,6 +123,7 @@ def checks_markdown() -> str:
             snippet, reason = entry.fix_for(server)
             if snippet is not None:
                 lines += [f"{SERVER_NAMES[server]}:", "", f"```{SNIPPET_LANGUAGE[server]}", snippet, "```", ""]
+                lines += [_proof(entry, server), ""]
             elif reason is not None:
                 shown_reasons.setdefault(reason, []).append(server)
         for reason, servers in shown_reasons.items():

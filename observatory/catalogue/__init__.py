@@ -37,6 +37,13 @@ class CatalogueEntry(BaseModel):
     #: certificate …); ``all`` speaks for every server without its own snippet or reason. Every
     #: server has a snippet or a reason; a test keeps it so.
     not_applicable: dict[str, str] = {}
+    #: Server → the test (a pytest node id) that starts a real server showing the finding, applies
+    #: this server's snippet as printed, restarts and sees the finding gone;
+    #: tests/unit/judgment/test_snippet_proofs.py checks that each names a test that exists.
+    proven: dict[str, str] = {}
+    #: Server → why its snippet is not proven that way (the testbed's TLS library cannot show the
+    #: finding, the fix is a DNS change or a new file, the server is not in the testbed …).
+    unproven: dict[str, str] = {}
 
     @field_validator("id")
     @classmethod
@@ -67,6 +74,25 @@ class CatalogueEntry(BaseModel):
         both = set(self.snippets) & set(self.not_applicable)
         if both:
             raise ValueError(f"{self.id}: both a snippet and a not_applicable reason for {sorted(both)}")
+        return self
+
+    @model_validator(mode="after")
+    def _every_snippet_proven_or_why_not(self) -> CatalogueEntry:
+        without = (set(self.proven) | set(self.unproven)) - set(self.snippets)
+        if without:
+            raise ValueError(f"{self.id}: proven/unproven for servers without a snippet: {sorted(without)}")
+        both = set(self.proven) & set(self.unproven)
+        if both:
+            raise ValueError(f"{self.id}: both proven and unproven for {sorted(both)}")
+        unmarked = set(self.snippets) - set(self.proven) - set(self.unproven)
+        if unmarked:
+            raise ValueError(f"{self.id}: snippets neither proven nor unproven with a reason: {sorted(unmarked)}")
+        for server, test in self.proven.items():
+            if not test.startswith("tests/") or "::" not in test:
+                raise ValueError(f"{self.id}: proven for {server} must name a test (path::name), not {test!r}")
+        empty = [server for server, reason in self.unproven.items() if not reason.strip()]
+        if empty:
+            raise ValueError(f"{self.id}: unproven without a reason for {sorted(empty)}")
         return self
 
     def fix_for(self, server: str) -> tuple[str | None, str | None]:

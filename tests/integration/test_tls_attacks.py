@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from observatory.catalogue import catalogue
 from scanners.base import ServiceKind, Transport
 from scanners.connection import Endpoint, Limiter, LimiterSettings
 from scanners.tls.facts import TlsFacts
@@ -133,6 +134,13 @@ async def test_prosody_client_renegotiation_and_its_fix(prosody_factory: Prosody
     facts = await c2s_facts(prosody_factory("renegotiates", **WEAK_KNOBS, ssl_options=allowed))
     assert facts.client_renegotiation is True
     assert facts.session_ticket is not None  # the session probe's handshake it rode on still counts
-    # The catalogue's Prosody fix (``options = { no_renegotiation = true }``) on the same server.
-    fixed = await c2s_facts(prosody_factory("fixed", **WEAK_KNOBS, ssl_options={**allowed, "no_renegotiation": True}))
+    # The catalogue's Prosody snippet, as printed, in the same server's config (it replaces the ssl
+    # table, so the certificate comes from the certificates folder). The catalogue marks this test
+    # as the snippet's proof.
+    snippet = catalogue()["tls.renegotiation.client-initiated"].snippets["prosody"]
+    fixed = await c2s_facts(
+        prosody_factory("fixed", **WEAK_KNOBS, ssl_options=allowed, certificate_in_ssl=False, global_lua=(snippet,))
+    )
     assert fixed.client_renegotiation is False
+    assert fixed.session_ticket is not None  # asked on a completed handshake, not for want of one
+    assert fixed.errors == []

@@ -67,7 +67,8 @@ class ProsodyConfig:
     #: Port of the testbed resolver on 127.0.0.1; Prosody never uses another one.
     dns_resolver_port: int
     domain: str = DOMAIN
-    protocol: str = "tlsv1_2+"
+    #: None leaves the protocol range to ``tls_profile`` (the ssl table overrides the profile).
+    protocol: str | None = "tlsv1_2+"
     #: None keeps the cipher list of ``tls_profile``.
     ciphers: str | None = None
     tls_profile: str = "intermediate"
@@ -94,6 +95,14 @@ class ProsodyConfig:
     #: late for a weak leaf (rsa1024: "ee key too small", sha1: "ca md too weak"); a level set
     #: here goes into OpenSSL's defaults for the whole process (via OPENSSL_CONF) instead.
     openssl_security_level: int | None = None
+    #: False serves the leaf from the certificates folder (``<domain>.crt`` and ``.key``, found by
+    #: Prosody's automatic lookup, as ``prosodyctl cert import`` leaves them) instead of naming it in
+    #: the ssl table, so a config may replace that table whole, as the catalogue's snippets do.
+    certificate_in_ssl: bool = True
+    #: Lua written verbatim at the end of the global section (a catalogue snippet, applied as it is
+    #: printed). An option it sets replaces the knob's line, as an admin edits that line: Prosody
+    #: 0.12.3 refuses a config that sets one option twice.
+    global_lua: tuple[str, ...] = ()
 
 
 BASE_MODULES = ("roster", "saslauth", "tls", "disco", "ping", "version", "posix", "dialback")
@@ -119,11 +128,12 @@ def _lua_key(key: str) -> str:
 
 
 def render_config(config: ProsodyConfig, directory: Path) -> str:
-    ssl: dict[str, LuaValue] = {
-        "certificate": str(config.leaf.chain_path),
-        "key": str(config.leaf.key_path),
-        "protocol": config.protocol,
-    }
+    ssl: dict[str, LuaValue] = {}
+    if config.certificate_in_ssl:
+        ssl["certificate"] = str(config.leaf.chain_path)
+        ssl["key"] = str(config.leaf.key_path)
+    if config.protocol is not None:
+        ssl["protocol"] = config.protocol
     if config.ciphers is not None:
         ssl["ciphers"] = config.ciphers
     options = dict(config.ssl_options)
@@ -134,7 +144,7 @@ def render_config(config: ProsodyConfig, directory: Path) -> str:
     for key in config.extra_options:
         if not _LUA_NAME.match(key):
             raise ValueError(f"extra option {key!r} is not a Lua name")
-    return string.Template(TEMPLATE.read_text()).substitute(
+    rendered = string.Template(TEMPLATE.read_text()).substitute(
         pidfile=lua(str(directory / "prosody.pid")),
         data_path=lua(str(directory / "data")),
         certificates_dir=lua(str(directory / "certs")),
@@ -155,7 +165,29 @@ def render_config(config: ProsodyConfig, directory: Path) -> str:
         extra_options="\n".join(f"{key} = {lua(value)}" for key, value in config.extra_options.items()),
         domain=lua(config.domain),
         extra_hosts="\n".join(_virtual_host(host, config.host_options.get(host, {})) for host in config.extra_hosts),
+        global_lua=GLOBAL_LUA_MARK,
     )
+    return _with_global_lua(rendered, config.global_lua)
+
+
+GLOBAL_LUA_MARK = "-- global_lua --"
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
+
+
+def _with_global_lua(rendered: str, chunks: Sequence[str]) -> str:
+    """Put ``chunks`` at the mark, dropping the template's own line for every option they set."""
+    text = "\n".join(chunks)
+    replaced = set(_ASSIGNMENT.findall(text))
+    head, _mark, tail = rendered.partition(GLOBAL_LUA_MARK)
+    kept = []
+    for line in head.splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and match.group(1) in replaced:
+            if line.count("{") != line.count("}"):
+                raise ValueError(f"cannot replace the multi-line option {match.group(1)!r}")
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n" + text + tail
 
 
 def _virtual_host(host: str, options: Mapping[str, LuaValue]) -> str:
@@ -215,6 +247,10 @@ class ProsodyInstance(StartsAndStops):
         for sub in ("data", "certs"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(self.config, self.directory))
+        if not self.config.certificate_in_ssl:
+            certs = self.directory / "certs"
+            shutil.copyfile(self.config.leaf.chain_path, certs / f"{self.config.domain}.crt")
+            shutil.copyfile(self.config.leaf.key_path, certs / f"{self.config.domain}.key")
         if self.config.openssl_security_level is not None:
             self.openssl_conf_path.write_text(OPENSSL_CONF.format(level=self.config.openssl_security_level))
         if not self._registered:
@@ -230,6 +266,14 @@ class ProsodyInstance(StartsAndStops):
         except TestbedError:
             self._process.stop()
             raise
+
+    def restart(self, config: ProsodyConfig) -> None:
+        """Stop, take ``config`` (same name and ports: the folder and the scan targets stay), start."""
+        if (config.name, config.ports) != (self.config.name, self.config.ports):
+            raise ValueError("a restart keeps the instance's name and ports")
+        self.stop()
+        self.config = config
+        self.start()
 
     def _ready(self, log_offset: int) -> bool:
         """Ready when Prosody itself holds every port on both loopback addresses.

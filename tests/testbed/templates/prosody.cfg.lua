@@ -47,5 +47,7 @@ ssl = $ssl
 
 $extra_options
 
+$global_lua
+
 VirtualHost $domain
 $extra_hosts

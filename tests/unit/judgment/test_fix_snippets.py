@@ -43,6 +43,7 @@ def test_fix_for_prefers_the_servers_own_snippet_then_its_reason_then_all() -> N
         fix="f",
         snippets={"prosody": "a = 1"},
         not_applicable={"ejabberd": "E.", "all": "All."},
+        unproven={"prosody": "Not run."},
     )
     assert entry.fix_for("prosody") == ("a = 1", None)
     assert entry.fix_for("ejabberd") == (None, "E.")
