@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 from observatory import grading
-from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, CatalogueEntry, catalogue
-
-SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
+from observatory.catalogue import SERVER_NAMES, SERVERS, SNIPPET_LANGUAGE, TESTBED_SERVERS, CatalogueEntry, catalogue
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -84,10 +82,6 @@ def grading_markdown() -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-#: The servers the testbed runs, as a proof names them.
-TESTBED_SERVERS = {"prosody": "Prosody 0.12", "ejabberd": "ejabberd 23.01"}
 
 
 def _proof(entry: CatalogueEntry, server: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from observatory.catalogue import SERVERS, CatalogueEntry, catalogue
+from observatory.catalogue import SERVER_NAMES, SERVERS, TESTBED_SERVERS, CatalogueEntry, catalogue
 from observatory.certificates.model import (
     CertificateSummary,
     PublicKeyInfo,
@@ -46,7 +46,6 @@ from scanners.tls.registry import by_name
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
 SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
 
 
@@ -86,15 +85,16 @@ def findings_by_severity(result: ScanResult) -> list[tuple[Severity, list[tuple[
     return groups
 
 
-def fixes(entry: CatalogueEntry | None) -> list[tuple[str, str | None, str | None]]:
-    """(server name, snippet, reason there is none) for every server the catalogue speaks of."""
+def fixes(entry: CatalogueEntry | None) -> list[tuple[str, str | None, str | None, str | None]]:
+    """(server name, snippet, reason there is none, the testbed server it was proven on) per server."""
     if entry is None:
         return []
     rows = []
     for server in SERVERS:
         snippet, reason = entry.fix_for(server)
         if snippet or reason:
-            rows.append((SERVER_NAMES[server], snippet, reason))
+            proven_on = TESTBED_SERVERS[server] if server in entry.proven else None
+            rows.append((SERVER_NAMES[server], snippet, reason, proven_on))
     return rows
 
 

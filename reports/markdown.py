@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 
-from observatory.catalogue import SERVERS, SNIPPET_LANGUAGE, CatalogueEntry, catalogue
+from observatory.catalogue import SERVER_NAMES, SERVERS, SNIPPET_LANGUAGE, CatalogueEntry, catalogue
 from observatory.model import ComplianceLevel, ComplianceStatus, Finding, ProfileResult, ScanResult, Service
 from reports.text import NOTHING_LEARNT, resolver_failure
 from reports.text import _reasons as grade_reasons
 
-SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
 STATUS_WORDS = {
     ComplianceStatus.PASS: "pass",
     ComplianceStatus.FAIL: "**FAIL**",

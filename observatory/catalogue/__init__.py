@@ -20,6 +20,10 @@ SERVERS = ("prosody", "ejabberd", "openfire")
 ALL_SERVERS = "all"
 #: The language of each server's configuration, for code blocks.
 SNIPPET_LANGUAGE = {"prosody": "lua", "ejabberd": "yaml", "openfire": "properties"}
+#: How reports name each server.
+SERVER_NAMES = {"prosody": "Prosody", "ejabberd": "ejabberd", "openfire": "Openfire"}
+#: The servers of the testbed that proofs ran on, as a proof names them.
+TESTBED_SERVERS = {"prosody": "Prosody 0.12", "ejabberd": "ejabberd 23.01"}
 
 
 class CatalogueEntry(BaseModel):

@@ -87,6 +87,10 @@ class CheckInfo(ApiModel):
     references: list[str] = []
     snippets: dict[str, str] = Field({}, description="Server (prosody, ejabberd, openfire) → configuration.")
     not_applicable: dict[str, str] = Field({}, description="Server (or `all`) → why no snippet can fix it.")
+    proven: dict[str, str] = Field(
+        {}, description="Server → the test that removed the finding with this snippet on a real server of the testbed."
+    )
+    unproven: dict[str, str] = Field({}, description="Server → why its snippet is not proven that way.")
 
 
 class ProfileItemInfo(ApiModel):

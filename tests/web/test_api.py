@@ -181,6 +181,8 @@ def test_checks_and_profiles(client: TestClient) -> None:
     tls10 = next(check for check in checks if check["id"] == "tls.protocol.tls10")
     assert tls10["grade_cap"] == "B"
     assert "prosody" in tls10["snippets"]
+    assert tls10["proven"]["prosody"].startswith("tests/integration/test_fix_snippets_testbed.py::")
+    assert "openfire" in tls10["unproven"]
     profiles = client.get("/api/v1/profiles").json()
     assert [profile["id"] for profile in profiles] == list(available())
     assert all(profile["items"] for profile in profiles)

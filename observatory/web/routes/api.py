@@ -222,6 +222,8 @@ def checks() -> list[CheckInfo]:
             references=entry.references,
             snippets=entry.snippets,
             not_applicable=entry.not_applicable,
+            proven=entry.proven,
+            unproven=entry.unproven,
         )
         for entry in catalogue().values()
     ]
