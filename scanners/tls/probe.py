@@ -24,6 +24,7 @@ from scanners.tls.parser import (
     CertificateStatus,
     EncryptedRecord,
     FlightParser,
+    OtherHandshake,
     ServerHello,
     ServerHelloDone,
     ServerKeyExchange,
@@ -32,6 +33,7 @@ from scanners.tls.parser import (
     TlsBoundExceeded,
     TlsParseError,
 )
+from scanners.tls.wire import HandshakeType
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 #: Opens one connection positioned where TLS starts; leaving the block closes it (and frees any
@@ -63,6 +65,9 @@ class ProbeResult:
     ocsp_response: bytes | None = None
     sslv2: Sslv2ServerHello | None = None
     sslv2_error: int | None = None
+    #: The flight asked for a client certificate (s2s listeners often do): a client that goes on
+    #: must send a Certificate message, if an empty one, before its key exchange.
+    certificate_request: bool = False
     error: ProbeError | None = None
     #: What a follow-up exchange on the same connection returned (see ``run_probe``).
     follow_up: object = None
@@ -157,6 +162,7 @@ class _Flight:
     ocsp_response: bytes | None = None
     sslv2: Sslv2ServerHello | None = None
     sslv2_error: int | None = None
+    certificate_request: bool = False
 
 
 def _absorb(event: object, state: _Flight, read_flight: bool) -> Outcome | None:
@@ -177,6 +183,8 @@ def _absorb(event: object, state: _Flight, read_flight: bool) -> Outcome | None:
             state.server_key_exchange = event.body
         case CertificateStatus():
             state.ocsp_response = event.response
+        case OtherHandshake(msg_type=HandshakeType.CERTIFICATE_REQUEST):
+            state.certificate_request = True
         case ServerHelloDone() | EncryptedRecord():
             return Outcome.SERVER_HELLO if state.server_hello is not None else Outcome.MALFORMED
         case Sslv2ServerHello():

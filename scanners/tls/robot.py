@@ -99,8 +99,13 @@ def judge(first: Sequence[str], second: Sequence[str] | None) -> Oracle:
     return Oracle(True, "weak" if weak else "strong")
 
 
-def client_key_exchange(ciphertext: bytes, version: int) -> bytes:
+def client_key_exchange(ciphertext: bytes, version: int, certificate_requested: bool = False) -> bytes:
     message = bytes([16]) + (len(ciphertext) + 2).to_bytes(3, "big") + len(ciphertext).to_bytes(2, "big") + ciphertext
+    if certificate_requested:
+        # An empty Certificate first, as any client without one sends: without it a server that
+        # asked (Prosody on s2s) waits for it and never looks at the key exchange — every answer
+        # would be the same silence, and an oracle behind it would go unseen.
+        message = bytes([11]) + (3).to_bytes(3, "big") + (0).to_bytes(3, "big") + message
     return (
         record(ContentType.HANDSHAKE, version, message)
         + record(ContentType.CHANGE_CIPHER_SPEC, version, b"\x01")
@@ -119,7 +124,7 @@ def _variant(index: int, client_version: int) -> FollowUp:
         size = (key.n.bit_length() + 7) // 8
         block = premaster_blocks(size, client_version)[index]
         try:
-            writer.write(client_key_exchange(encrypt(block, key), hello.version))
+            writer.write(client_key_exchange(encrypt(block, key), hello.version, result.certificate_request))
             await writer.drain()
         except (ConnectionError, OSError):
             return None

@@ -91,6 +91,20 @@ async def test_robot(
     assert facts.errors == []
 
 
+@pytest.mark.parametrize("oracle", ["honest", "strong"])
+async def test_robot_sends_the_certificate_a_server_asks_for(ports: PortAllocator, pki: TestPKI, oracle: str) -> None:
+    # A server asking for a client certificate (s2s listeners do) looks at a key exchange only after
+    # the client's Certificate: without the empty one every answer would be the same silence, and
+    # the strong oracle would go unseen.
+    policy = rsa_policy(pki, oracle)
+    policy.certificate_request = True
+    facts, server = await scan(policy, ports)
+    assert facts.robot is not None
+    assert facts.robot.vulnerable is (oracle == "strong")
+    assert "silent" not in facts.robot.answers.values()
+    assert Counter(server.paddings) == Counter(PADDINGS * (1 if oracle == "honest" else 2))
+
+
 async def test_robot_is_not_run_without_rsa_key_exchange(ports: PortAllocator, pki: TestPKI) -> None:
     policy = rsa_policy(pki, "strong")
     policy.suites = {TLS12: codes(GCM)}
@@ -126,6 +140,17 @@ async def test_prosody_weak_is_safe_from_all_four(prosody_weak: ProsodyInstance)
     assert facts.connections_by_probe["robot"] == 5
     assert facts.downgrade_sentinel is True
     assert facts.client_renegotiation is False
+    assert facts.errors == []
+
+
+async def test_prosody_s2s_asks_for_a_certificate_and_robot_still_gets_answers(prosody_weak: ProsodyInstance) -> None:
+    # Prosody's s2s listeners ask for a client certificate; its OpenSSL answers every block once
+    # the (empty) Certificate came first, within the first round trip, not after a silent wait.
+    endpoint = Endpoint(ServiceKind.S2S, DOMAIN, HOST, prosody_weak.ports.s2s, Transport.STARTTLS)
+    facts = await scan_endpoint(endpoint, Limiter(LimiterSettings(min_gap=0.005)))
+    assert facts.robot is not None
+    assert facts.robot.vulnerable is False
+    assert set(facts.robot.answers.values()) == {"alert 20"}
     assert facts.errors == []
 
 

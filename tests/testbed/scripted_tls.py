@@ -178,6 +178,12 @@ def certificate(chain: Sequence[bytes]) -> bytes:
     return handshake(11, _vec(b"".join(_vec(der, 3) for der in chain), 3))
 
 
+def certificate_request(version: int) -> bytes:
+    """Asking for an RSA client certificate from any authority (TLS 1.2 names rsa_pkcs1_sha256)."""
+    algorithms = _vec(b"\x04\x01", 2) if version >= TLS12 else b""
+    return handshake(13, _vec(b"\x01", 1) + algorithms + _vec(b"", 2))
+
+
 def server_hello_done() -> bytes:
     return handshake(14, b"")
 
@@ -293,6 +299,10 @@ class PeerPolicy:
     rsa_oracle: Literal["honest", "strong", "weak"] = "honest"
     #: A TLS 1.3 server answering an older hello ends ServerHello.random with DOWNGRD (RFC 8446 §4.1.3).
     downgrade_sentinel: bool = True
+    #: TLS ≤ 1.2: ask for a client certificate (CertificateRequest), as s2s listeners do. A key
+    #: exchange that comes without the client's Certificate message first is then met with silence
+    #: (Prosody's s2s waits for it that way).
+    certificate_request: bool = False
 
 
 #: How the "strong" oracle answers each malformed padding (the valid and wrong-version blocks go on).
@@ -303,6 +313,7 @@ _STRONG_ALERTS = {"bad-start": 51, "no-separator": 47, "wrong-length": 50}
 class _AfterFlight:
     key_exchange: bool = False
     keys_changed: bool = False
+    client_certificate: bool = False
 
 
 class ScriptedTlsServer(LoopbackServer):
@@ -383,11 +394,26 @@ class ScriptedTlsServer(LoopbackServer):
                 state.keys_changed = True
                 return b"", False
             return alert(10, version=version), True
-        if content_type == 22 and body[:1] == b"\x10":
-            state.key_exchange = True
-            verdict = self._rsa_padding(body[4:], hello.legacy_version)
-            self.paddings.append(verdict)
-            return self._oracle(verdict, version)
+        if content_type == 22:
+            return self._handshake_messages(body, hello, state, version)
+        return b"", False
+
+    def _handshake_messages(
+        self, body: bytes, hello: ClientHelloSeen, state: _AfterFlight, version: int
+    ) -> tuple[bytes, bool]:
+        """The client's Certificate and ClientKeyExchange, which may share one record."""
+        while len(body) >= 4:
+            msg_type, size = body[0], int.from_bytes(body[1:4], "big")
+            message, body = body[4 : 4 + size], body[4 + size :]
+            if msg_type == 11:
+                state.client_certificate = True
+            elif msg_type == 16:
+                if self.policy.certificate_request and not state.client_certificate:
+                    return b"", False  # still waiting for the Certificate it asked for
+                state.key_exchange = True
+                verdict = self._rsa_padding(message, hello.legacy_version)
+                self.paddings.append(verdict)
+                return self._oracle(verdict, version)
         return b"", False
 
     def _rsa_padding(self, message: bytes, client_version: int) -> str:
@@ -493,6 +519,7 @@ class ScriptedTlsServer(LoopbackServer):
             server_hello(version, suite, extensions=answers, compression=compression, random=random)
             + certificate(chain)
             + key_exchange
+            + (certificate_request(version) if policy.certificate_request else b"")
             + server_hello_done()
         )
 
