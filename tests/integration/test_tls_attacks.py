@@ -36,8 +36,10 @@ TLS13_SUITE = "TLS_AES_128_GCM_SHA256"
 PADDINGS = ["valid", "bad-start", "wrong-length", "no-separator", "wrong-version"]
 
 
-@pytest.mark.parametrize("early_ccs", ["take", "refuse"])
+@pytest.mark.parametrize("early_ccs", ["take", "refuse", "refuse-alone"])
 async def test_ccs_injection(ports: PortAllocator, early_ccs: str) -> None:
+    # "refuse-alone" falls silent when two records come together (Prosody over a network): the
+    # second ChangeCipherSpec is only sent when the first met silence.
     facts, _server = await scan(PeerPolicy(suites={TLS12: codes(GCM)}, early_ccs=early_ccs), ports)  # type: ignore[arg-type]
     assert facts.extensions is not None
     assert facts.extensions.ccs_injection is (early_ccs == "take")

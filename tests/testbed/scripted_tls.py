@@ -290,7 +290,9 @@ class PeerPolicy:
     chains: dict[str, list[bytes]] = field(default_factory=dict)
     #: A ChangeCipherSpec before the key exchange: "refuse" it (unexpected_message, as RFC 5246
     #: says) or "take" it (CVE-2014-0224: the next record then fails its MAC).
-    early_ccs: Literal["refuse", "take"] = "refuse"
+    #: "refuse-alone": refuse a lone one, but fall silent when it comes in one segment with more
+    #: records (what Prosody 0.12 does over a network, where both of a client's writes arrive together).
+    early_ccs: Literal["refuse", "take", "refuse-alone"] = "refuse"
     #: The private key of ``chain``'s leaf, to decrypt an RSA ClientKeyExchange. How its padding
     #: shows: "honest" (never: every Finished fails alike), "strong" (a bad start, a missing
     #: separator and a wrong length each get their own alert), "weak" (every malformed padding
@@ -314,6 +316,7 @@ class _AfterFlight:
     key_exchange: bool = False
     keys_changed: bool = False
     client_certificate: bool = False
+    stalled: bool = False
 
 
 class ScriptedTlsServer(LoopbackServer):
@@ -368,6 +371,8 @@ class ScriptedTlsServer(LoopbackServer):
             if not chunk:
                 return
             buffer += chunk
+            if self._stalls(buffer, state):
+                continue
             while len(buffer) >= 5 and len(buffer) >= 5 + int.from_bytes(buffer[3:5], "big"):
                 size = int.from_bytes(buffer[3:5], "big")
                 content_type, body, buffer = buffer[0], buffer[5 : 5 + size], buffer[5 + size :]
@@ -377,6 +382,15 @@ class ScriptedTlsServer(LoopbackServer):
                     await writer.drain()
                 if done:
                     return
+
+    def _stalls(self, buffer: bytes, state: _AfterFlight) -> bool:
+        """Whether the "refuse-alone" policy has fallen silent (for good) on what came in."""
+        if self.policy.early_ccs != "refuse-alone" or state.key_exchange:
+            return False
+        first_size = 5 + int.from_bytes(buffer[3:5], "big") if len(buffer) >= 5 else len(buffer) + 1
+        if state.stalled or (buffer[:1] == b"\x14" and len(buffer) > first_size):
+            state.stalled = True
+        return state.stalled
 
     def _answer(
         self, content_type: int, body: bytes, hello: ClientHelloSeen, state: _AfterFlight
