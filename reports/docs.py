@@ -87,9 +87,13 @@ def grading_markdown() -> str:
 def _proof(entry: CatalogueEntry, server: str) -> str:
     """Whether the snippet above was seen fixing the finding on a real server, and if not, why."""
     test = entry.proven.get(server)
-    if test is not None:
-        return f"*Proven on {TESTBED_SERVERS.get(server, SERVER_NAMES[server])} in the testbed* (`{test}`)."
-    return f"*Not proven on the testbed:* {entry.unproven[server]}"
+    if test is None:
+        return f"*Not proven on the testbed:* {entry.unproven[server]}"
+    where = f"*Proven on {TESTBED_SERVERS.get(server, SERVER_NAMES[server])} in the testbed"
+    c2s_only = entry.proven_c2s_only.get(server)
+    if c2s_only is None:
+        return f"{where}, on c2s and s2s* (`{test}`)."
+    return f"{where}, on c2s* (`{test}`). *Not run on s2s:* {c2s_only}"
 
 
 def checks_markdown() -> str:

@@ -86,14 +86,17 @@ def findings_by_severity(result: ScanResult) -> list[tuple[Severity, list[tuple[
 
 
 def fixes(entry: CatalogueEntry | None) -> list[tuple[str, str | None, str | None, str | None]]:
-    """(server name, snippet, reason there is none, the testbed server it was proven on) per server."""
+    """(server name, snippet, reason there is none, the testbed server and streams it was proven on) per server."""
     if entry is None:
         return []
     rows = []
     for server in SERVERS:
         snippet, reason = entry.fix_for(server)
         if snippet or reason:
-            proven_on = TESTBED_SERVERS[server] if server in entry.proven else None
+            proven_on = None
+            if server in entry.proven:
+                streams = "client streams only" if server in entry.proven_c2s_only else "client and server streams"
+                proven_on = f"{TESTBED_SERVERS[server]}, on {streams},"
             rows.append((SERVER_NAMES[server], snippet, reason, proven_on))
     return rows
 

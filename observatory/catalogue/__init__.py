@@ -48,6 +48,10 @@ class CatalogueEntry(BaseModel):
     #: Server → why its snippet is not proven that way (the testbed's TLS library cannot show the
     #: finding, the fix is a DNS change or a new file, the server is not in the testbed …).
     unproven: dict[str, str] = {}
+    #: Server (of ``proven``) → why its proof scanned client streams only (the finding is about client
+    #: logins, the test does not scan s2s …). A proof without one was also seen on the s2s STARTTLS
+    #: endpoint; tests/unit/judgment/test_snippet_proofs.py checks which is which.
+    proven_c2s_only: dict[str, str] = {}
 
     @field_validator("id")
     @classmethod
@@ -97,6 +101,12 @@ class CatalogueEntry(BaseModel):
         empty = [server for server, reason in self.unproven.items() if not reason.strip()]
         if empty:
             raise ValueError(f"{self.id}: unproven without a reason for {sorted(empty)}")
+        not_proven = set(self.proven_c2s_only) - set(self.proven)
+        if not_proven:
+            raise ValueError(f"{self.id}: proven_c2s_only for servers that are not proven: {sorted(not_proven)}")
+        empty = [server for server, reason in self.proven_c2s_only.items() if not reason.strip()]
+        if empty:
+            raise ValueError(f"{self.id}: proven_c2s_only without a reason for {sorted(empty)}")
         return self
 
     def fix_for(self, server: str) -> tuple[str | None, str | None]:

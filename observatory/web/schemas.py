@@ -91,6 +91,11 @@ class CheckInfo(ApiModel):
         {}, description="Server → the test that removed the finding with this snippet on a real server of the testbed."
     )
     unproven: dict[str, str] = Field({}, description="Server → why its snippet is not proven that way.")
+    proven_c2s_only: dict[str, str] = Field(
+        {},
+        description="Server (of `proven`) → why its proof covered client streams only; any other proof "
+        "covered the c2s and s2s STARTTLS endpoints.",
+    )
 
 
 class ProfileItemInfo(ApiModel):

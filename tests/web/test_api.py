@@ -183,6 +183,9 @@ def test_checks_and_profiles(client: TestClient) -> None:
     assert "prosody" in tls10["snippets"]
     assert tls10["proven"]["prosody"].startswith("tests/integration/test_fix_snippets_testbed.py::")
     assert "openfire" in tls10["unproven"]
+    assert tls10["proven_c2s_only"] == {}  # seen fixed on s2s too
+    no_scram = next(check for check in checks if check["id"] == "xmpp.sasl.no-scram")
+    assert "prosody" in no_scram["proven_c2s_only"]
     profiles = client.get("/api/v1/profiles").json()
     assert [profile["id"] for profile in profiles] == list(available())
     assert all(profile["items"] for profile in profiles)

@@ -114,7 +114,7 @@ def test_a_done_report_shows_grades_findings_and_fixes(client: TestClient, db_ur
         assert f"<summary>{server}</summary>" in text
     # Its Prosody and ejabberd snippets were seen removing it on the testbed; Openfire's was not.
     assert "removed the finding on Prosody 0.12" in text
-    assert "removed the finding on ejabberd 23.01" in text
+    assert "removed the finding on ejabberd 23.01, on client and server streams," in text
     assert "on Openfire" not in text
     for link in (f"/scans/{scan_id}.json", f"/scans/{scan_id}.sarif", f"/scans/{scan_id}.md"):
         assert link in text

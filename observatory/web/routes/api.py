@@ -224,6 +224,7 @@ def checks() -> list[CheckInfo]:
             not_applicable=entry.not_applicable,
             proven=entry.proven,
             unproven=entry.unproven,
+            proven_c2s_only=entry.proven_c2s_only,
         )
         for entry in catalogue().values()
     ]

@@ -2,6 +2,8 @@
 
 The tests are found by importing their modules (nothing is started): a ``proven`` mark is
 ``path::function`` or ``path::function[id]``, where ``id`` is one of the function's parametrize ids.
+A proof covers s2s exactly when its case scans s2s for the finding; every other one is
+``proven_c2s_only``, with why.
 """
 
 from __future__ import annotations
@@ -76,6 +78,21 @@ def test_every_snippet_case_is_marked_proven(
             entry = catalogue()[finding]
             assert server in entry.snippets, f"{finding} has no {server} snippet to prove"
             assert entry.proven.get(server) == f"{node}[{case.id}]", finding
+        assert set(case.s2s) <= set(case.findings), f"{case.id}: s2s findings that are not the case's"
+
+
+def s2s_proofs() -> set[tuple[str, str]]:
+    """(finding, server) of every proof whose test also scans the s2s endpoint before and after."""
+    return {(finding, server) for server, cases, _node, _test in TABLES for case in cases for finding in case.s2s}
+
+
+@pytest.mark.parametrize(("finding", "server", "node"), proven_marks())
+def test_a_proof_is_c2s_only_exactly_when_its_case_does_not_scan_s2s(finding: str, server: str, node: str) -> None:
+    c2s_only = catalogue()[finding].proven_c2s_only.get(server)
+    if (finding, server) in s2s_proofs():
+        assert c2s_only is None, f"{finding} ({server}) is proven on s2s too, yet marked c2s only"
+    else:
+        assert c2s_only is not None, f"{finding} ({server}): {node} does not scan s2s; say why in proven_c2s_only"
 
 
 def test_ejabberd_snippets_of_the_cases_map_onto_the_testbed() -> None:
@@ -89,7 +106,7 @@ def test_ejabberd_snippets_of_the_cases_map_onto_the_testbed() -> None:
 
 def test_unproven_reasons_are_sentences() -> None:
     for entry in catalogue().values():
-        for server, reason in entry.unproven.items():
+        for server, reason in [*entry.unproven.items(), *entry.proven_c2s_only.items()]:
             assert reason[0].isupper(), (entry.id, server)
             assert reason.endswith("."), (entry.id, server)
 
@@ -106,6 +123,18 @@ def test_unproven_reasons_are_sentences() -> None:
             {"snippets": {"prosody": "a = 1"}, "proven": {"prosody": "tests/a.py::t"}, "unproven": {"prosody": "X."}},
             "both proven and unproven",
         ),
+        (
+            {"snippets": {"prosody": "a = 1"}, "unproven": {"prosody": "X."}, "proven_c2s_only": {"prosody": "Y."}},
+            "not proven",
+        ),
+        (
+            {
+                "snippets": {"prosody": "a = 1"},
+                "proven": {"prosody": "tests/a.py::t"},
+                "proven_c2s_only": {"prosody": ""},
+            },
+            "proven_c2s_only without a reason",
+        ),
     ],
 )
 def test_marks_are_validated(marks: dict[str, dict[str, str]], message: str) -> None:
@@ -119,7 +148,9 @@ def test_a_snippet_with_a_proof_or_a_reason_is_accepted() -> None:
             **ENTRY,
             "snippets": {"prosody": "a = 1", "ejabberd": "a: 1"},
             "proven": {"prosody": "tests/a.py::t[x]"},
+            "proven_c2s_only": {"prosody": "The test scans c2s only."},
             "unproven": {"ejabberd": "Not yet run on the testbed."},
         }
     )
     assert entry.proven == {"prosody": "tests/a.py::t[x]"}
+    assert entry.proven_c2s_only == {"prosody": "The test scans c2s only."}
