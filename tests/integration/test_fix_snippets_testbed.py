@@ -35,7 +35,7 @@ import yaml
 
 from observatory.catalogue import catalogue
 from observatory.model import ScanResult, Severity
-from observatory.orchestrate import ScanOptions, run_scan
+from observatory.orchestrate import ScanOptions, incomplete, run_scan
 from scanners.addresses import HostPort
 from scanners.base import ServiceKind
 from tests.testbed.dns import DnsTestbed
@@ -127,6 +127,17 @@ Findings = dict[str, Severity]
 
 
 def finding_ids(result: ScanResult) -> Findings:
+    """The scan's findings, once it is known to be complete: a finding must not vanish because a
+    probe failed after the restart."""
+    failures = list(incomplete(result))
+    for service in (result.services.c2s, result.services.s2s):
+        for endpoint in service.endpoints if service else []:
+            probes = [
+                *(endpoint.stream.errors if endpoint.stream else []),
+                *(endpoint.tls.errors if endpoint.tls else []),
+            ]
+            failures += [f"{endpoint.id}: {error.phase}: {error.message}" for error in probes]
+    assert not failures, failures
     return {finding.id: finding.severity for finding in result.findings}
 
 
