@@ -17,7 +17,8 @@ from scanners.base import Transport
 from scanners.stream.facts import StarttlsPolicy
 from scanners.tls.facts import TlsFacts, TlsVersion
 
-RULES_VERSION = "2026.11.1"
+#: 2026.12.1: tls.ccs-injection and tls.robot cap at F (the attack tests of #18).
+RULES_VERSION = "2026.12.1"
 
 #: Best first. T (untrusted) ranks just above F: the configuration may be sound, but peers
 #: that check certificates cannot connect safely.
