@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -47,10 +46,9 @@ from scanners.stream.facts import StreamFacts
 from scanners.stream.prober import ProbeOptions, probe_stream
 from scanners.tls.facts import TlsFacts
 from scanners.tls.openers import endpoint_options, scan_endpoint
-from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN, plan_layout
-from tests.testbed.pki import TestPKI
+from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN
 from tests.testbed.ports import PortAllocator
-from tests.testbed.prosody import HOST, ProsodyConfig, ProsodyInstance
+from tests.testbed.prosody import HOST, scratch_prosody
 from tests.testbed.scripted_xmpp import (
     HOSTILE_BYTES,
     Peer,
@@ -166,31 +164,22 @@ async def measure(title: str, endpoints: list[tuple[str, Endpoint]], hostile: bo
 
 
 async def bench_prosody(scans: int) -> None:
-    ports = PortAllocator()
-    layout = plan_layout(ports)
-    with tempfile.TemporaryDirectory() as scratch:
-        pki = TestPKI.create(Path(scratch) / "pki")
-        config = ProsodyConfig(
-            name="memory", ports=layout.strong, leaf=pki.leaf("good"), dns_resolver_port=layout.dns_resolver
-        )
-        with ProsodyInstance(config, Path(scratch) / "prosody") as prosody:
-            p = prosody.ports
-            kinds = [
-                ("c2s STARTTLS", Endpoint(ServiceKind.C2S, DOMAIN, HOST, p.c2s, Transport.STARTTLS)),
-                ("c2s Direct TLS", Endpoint(ServiceKind.C2S, DOMAIN, HOST, p.c2s_direct, Transport.DIRECTTLS)),
-                (
-                    "s2s STARTTLS",
-                    Endpoint(ServiceKind.S2S, DOMAIN, HOST, p.s2s, Transport.STARTTLS, from_domain=SCANNER_DOMAIN),
-                ),
-                (
-                    "s2s Direct TLS",
-                    Endpoint(
-                        ServiceKind.S2S, DOMAIN, HOST, p.s2s_direct, Transport.DIRECTTLS, from_domain=SCANNER_DOMAIN
-                    ),
-                ),
-            ]
-            endpoints = [kinds[index % len(kinds)] for index in range(scans)]
-            await measure("Prosody (testbed, strong)", endpoints, hostile=False)
+    with scratch_prosody("memory", PortAllocator()) as prosody:
+        p = prosody.ports
+        kinds = [
+            ("c2s STARTTLS", Endpoint(ServiceKind.C2S, DOMAIN, HOST, p.c2s, Transport.STARTTLS)),
+            ("c2s Direct TLS", Endpoint(ServiceKind.C2S, DOMAIN, HOST, p.c2s_direct, Transport.DIRECTTLS)),
+            (
+                "s2s STARTTLS",
+                Endpoint(ServiceKind.S2S, DOMAIN, HOST, p.s2s, Transport.STARTTLS, from_domain=SCANNER_DOMAIN),
+            ),
+            (
+                "s2s Direct TLS",
+                Endpoint(ServiceKind.S2S, DOMAIN, HOST, p.s2s_direct, Transport.DIRECTTLS, from_domain=SCANNER_DOMAIN),
+            ),
+        ]
+        endpoints = [kinds[index % len(kinds)] for index in range(scans)]
+        await measure("Prosody (testbed, strong)", endpoints, hostile=False)
 
 
 # --- Hostile peers (in a child process) --------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -27,10 +26,9 @@ from http_discovery import report, timed  # the bench scripts' shared timing hel
 from scanners.base import ServiceKind, Transport
 from scanners.connection import Deadline, Endpoint, Limiter, LimiterSettings
 from scanners.stream.prober import ProbeOptions, probe_stream
-from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN, plan_layout
-from tests.testbed.pki import TestPKI
+from tests.testbed.layout import DOMAIN, SCANNER_DOMAIN
 from tests.testbed.ports import PortAllocator
-from tests.testbed.prosody import HOST, ProsodyConfig, ProsodyInstance
+from tests.testbed.prosody import HOST, ProsodyInstance, scratch_prosody
 from tests.testbed.scripted_xmpp import (
     Script,
     ScriptedServer,
@@ -103,14 +101,8 @@ async def bench_hostile(ports: PortAllocator) -> None:
 
 async def main(rounds: int) -> None:
     ports = PortAllocator()
-    layout = plan_layout(ports)
-    with tempfile.TemporaryDirectory() as scratch:
-        pki = TestPKI.create(Path(scratch) / "pki")
-        config = ProsodyConfig(
-            name="bench", ports=layout.strong, leaf=pki.leaf("good"), dns_resolver_port=layout.dns_resolver
-        )
-        with ProsodyInstance(config, Path(scratch) / "prosody") as prosody:
-            await bench_prosody(prosody, rounds)
+    with scratch_prosody("bench", ports) as prosody:
+        await bench_prosody(prosody, rounds)
     await bench_hostile(ports)
 
 

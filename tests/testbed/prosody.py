@@ -12,14 +12,16 @@ import os
 import re
 import shutil
 import string
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from tests.testbed.layout import DOMAIN, XmppPorts
-from tests.testbed.pki import Leaf
+from tests.testbed.layout import DOMAIN, XmppPorts, plan_layout
+from tests.testbed.pki import Leaf, TestPKI
 from tests.testbed.ports import PortAllocator
 from tests.testbed.process import ManagedProcess, ServerFactory, StartsAndStops, TestbedError, run_tool, tcp_ready
 
@@ -335,3 +337,16 @@ class ProsodyFactory(ServerFactory[ProsodyInstance]):
             name=unique, ports=XmppPorts(c2s=c2s, c2s_direct=c2s_direct, s2s=s2s, s2s_direct=s2s_direct), **knobs
         )
         return self.launch(ProsodyInstance(config, self._root / unique))
+
+
+@contextmanager
+def scratch_prosody(name: str, ports: PortAllocator) -> Iterator[ProsodyInstance]:
+    """The testbed's strong Prosody in a temporary folder, for scripts outside pytest (the benchmarks)."""
+    layout = plan_layout(ports)
+    with tempfile.TemporaryDirectory() as scratch:
+        pki = TestPKI.create(Path(scratch) / "pki")
+        config = ProsodyConfig(
+            name=name, ports=layout.strong, leaf=pki.leaf("good"), dns_resolver_port=layout.dns_resolver
+        )
+        with ProsodyInstance(config, Path(scratch) / "prosody") as prosody:
+            yield prosody
